@@ -1,0 +1,62 @@
+"""Defaults shared by every experiment; each experiment's get_config starts from these.
+
+Fields every experiment has:
+  seed: the run is a pure function of (config, seed).
+  dataset: data name (ring8, grid25).
+  model: model name (mlp).
+  loss: objective: minimax, ns, wgan, wgan_gp, hinge, lsgan.
+  num_steps: training steps; one step is n_critic critic updates and one generator update.
+  batch_size: global batch size, split over all devices.
+  n_critic: critic updates per generator update.
+  g_lr, d_lr: the two learning rates (TTUR).
+  g_betas, d_betas: Adam (beta1, beta2); DCGAN's (0.5, 0.999) by default.
+  g_schedule, d_schedule: learning-rate schedule: constant, linear or cosine decay to 0.
+  optimizer: adam or rmsprop (for both networks).
+  g_grad_clip, d_grad_clip: clip each network's global gradient norm; 0 disables.
+  z_dim: latent dimension.
+  gp_weight: lambda of the WGAN-GP gradient penalty (loss=wgan_gp).
+  wgan_clip: critic weight-clipping bound (loss=wgan).
+  r1_gamma: weight gamma of the R1 penalty gamma/2 E||grad D(x)||^2 on real data; 0 disables.
+  ema_decay, ema_start: EMA of generator weights used for evaluation; decay 0 disables.
+  log_every: steps between fetches of the measurements (the only host sync).
+  eval_every: steps between evaluations (the `evals` list).
+  checkpoint_every: steps between checkpoints.
+  evals: evaluator names run every eval_every steps (modes).
+  num_eval_samples: generated samples per evaluation.
+  mlp: width, depth and activation of the MLP generator and critic.
+"""
+import ml_collections
+
+
+def get_config():
+  """Returns the default config."""
+  c = ml_collections.ConfigDict()
+  c.seed = 0
+  c.dataset = 'ring8'
+  c.model = 'mlp'
+  c.loss = 'ns'
+  c.num_steps = 10_000
+  c.batch_size = 256
+  c.n_critic = 1
+  c.g_lr = 2e-4
+  c.d_lr = 2e-4
+  c.g_betas = (0.5, 0.999)
+  c.d_betas = (0.5, 0.999)
+  c.g_schedule = 'constant'
+  c.d_schedule = 'constant'
+  c.optimizer = 'adam'
+  c.g_grad_clip = 0.0
+  c.d_grad_clip = 0.0
+  c.z_dim = 64
+  c.gp_weight = 10.0
+  c.wgan_clip = 0.01
+  c.r1_gamma = 0.0
+  c.ema_decay = 0.0
+  c.ema_start = 0
+  c.log_every = 500
+  c.eval_every = 2_000
+  c.checkpoint_every = 5_000
+  c.evals = ('modes',)
+  c.num_eval_samples = 2_500
+  c.mlp = ml_collections.ConfigDict(dict(width=128, depth=3, activation='relu'))
+  return c

@@ -1,0 +1,81 @@
+"""Launches one experiment.
+
+  python -m gan_jax.main --config=configs/quickstart.py --workdir=runs/quickstart
+
+`--config=FILE[:ARG]` names a config file whose `get_config(ARG)` returns the experiment;
+any field can be overridden with `--config.FIELD=VALUE` (e.g. `--config.num_steps=500`).
+The config fields are listed in configs/default.py.
+"""
+import importlib.util
+import sys
+
+from absl import app, flags, logging
+from ml_collections import config_flags
+
+from gan_jax import train
+from gan_jax.validation import ConfigError
+
+_CONFIG = config_flags.DEFINE_config_file(
+    'config', None, 'Experiment config file, optionally with an argument: FILE[:ARG].')
+_WORKDIR = flags.DEFINE_string('workdir', None, 'Directory for metrics, plots and checkpoints.')
+flags.mark_flags_as_required(['config', 'workdir'])
+
+
+def _load_config(argv):
+  """Loads the config named by --config=FILE[:ARG] in argv, as config_flags would."""
+  spec = next(a.split('=', 1)[1] for a in argv if a.startswith('--config='))
+  path, _, arg = spec.partition(':')
+  module_spec = importlib.util.spec_from_file_location('_config', path)
+  module = importlib.util.module_from_spec(module_spec)
+  module_spec.loader.exec_module(module)
+  return module.get_config(arg) if arg else module.get_config()
+
+
+def _unknown_field_message(argv):
+  """Names the first --config.PATH=VALUE override whose PATH is not a field, and the fields."""
+  config = _load_config(argv)
+  for arg in argv:
+    if not arg.startswith('--config.'):
+      continue
+    node, walked = config, 'config'
+    for part in arg[len('--config.'):].split('=', 1)[0].split('.'):
+      if not hasattr(node, 'keys') or part not in node.keys():
+        fields = ', '.join(sorted(node.keys())) if hasattr(node, 'keys') else 'none'
+        return f'{arg}: {walked} has no field {part!r}; its fields are: {fields}'
+      node, walked = node[part], f'{walked}.{part}'
+  return 'a --config.FIELD override names no field of the config'
+
+
+def _last_line(error):
+  """The last non-empty line of an exception's message: its cause without the traceback."""
+  lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+  return lines[-1] if lines else type(error).__name__
+
+
+def parse_flags(argv):
+  """Parses flags; a bad flag, config file or config field is a one-line error and exit 1."""
+  try:
+    remaining = flags.FLAGS(argv)
+    _ = _CONFIG.value.keys()  # config_flags defers config-file errors to the first access.
+    return remaining
+  except flags.Error as e:
+    sys.exit(f'error: {_last_line(e)}' if '--config=' in str(e) else f'error: {e}')
+  except (AttributeError, KeyError):
+    sys.exit(f'error: {_unknown_field_message(argv)}')
+  except Exception as e:  # pylint: disable=broad-except
+    sys.exit(f'error: cannot load --config: {_last_line(e)}')
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f'unexpected arguments: {" ".join(argv[1:])}')
+  logging.set_verbosity(logging.INFO)
+  try:
+    summary = train.train_and_evaluate(_CONFIG.value, _WORKDIR.value)
+  except (ConfigError, train.NonFiniteError) as e:
+    sys.exit(f'error: {e}')
+  print('summary: ' + '  '.join(f'{k}={v}' for k, v in summary.items()), flush=True)
+
+
+if __name__ == '__main__':
+  app.run(main, flags_parser=parse_flags)

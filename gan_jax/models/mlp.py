@@ -1,0 +1,55 @@
+"""Multi-layer perceptron generator and critic for low-dimensional data."""
+import math
+from typing import Sequence
+
+import flax.linen as nn
+import jax.numpy as jnp
+
+ACTIVATIONS = {
+    'relu': nn.relu,
+    'leaky_relu': lambda x: nn.leaky_relu(x, 0.2),
+    'elu': nn.elu,
+    'tanh': jnp.tanh,
+    'silu': nn.silu,
+}
+
+
+class MLPGenerator(nn.Module):
+  """Maps latent vectors (batch, z_dim) to samples (batch, *out_shape)."""
+  width: int
+  depth: int
+  activation: str
+  out_shape: Sequence[int]
+
+  @nn.compact
+  def __call__(self, z, train: bool = False):
+    del train  # No batch statistics in this model; the flag keeps one signature for all.
+    act = ACTIVATIONS[self.activation]
+    h = z
+    for _ in range(self.depth):
+      h = act(nn.Dense(self.width)(h))
+    out = nn.Dense(math.prod(self.out_shape))(h)
+    return out.reshape((z.shape[0],) + tuple(self.out_shape))
+
+
+class MLPCritic(nn.Module):
+  """Maps samples (batch, ...) to one raw score per sample, shape (batch,)."""
+  width: int
+  depth: int
+  activation: str
+
+  @nn.compact
+  def __call__(self, x, train: bool = False):
+    del train
+    act = ACTIVATIONS[self.activation]
+    h = x.reshape((x.shape[0], -1))
+    for _ in range(self.depth):
+      h = act(nn.Dense(self.width)(h))
+    return nn.Dense(1)(h)[:, 0]
+
+
+def build(config, data_shape):
+  """Returns (generator, critic) sized by `config.mlp` for samples of shape `data_shape`."""
+  mlp = config.mlp
+  return (MLPGenerator(mlp.width, mlp.depth, mlp.activation, tuple(data_shape)),
+          MLPCritic(mlp.width, mlp.depth, mlp.activation))

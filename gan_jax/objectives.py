@@ -1,0 +1,118 @@
+"""GAN objectives as pure functions of discriminator outputs, and penalties.
+
+Every loss takes raw discriminator outputs (logits for the probabilistic losses, scores for
+the others) and returns a scalar mean over the batch. Probabilistic losses are written with
+`softplus` on logits, since log(sigmoid(x)) = -softplus(-x) stays finite for any |x|.
+"""
+import dataclasses
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+
+
+def minimax_d_loss(real_logits, fake_logits):
+  """-E[log D(x)] - E[log(1 - D(G(z)))], the discriminator side of the original game."""
+  return jnp.mean(jax.nn.softplus(-real_logits)) + jnp.mean(jax.nn.softplus(fake_logits))
+
+
+def minimax_g_loss(fake_logits):
+  """E[log(1 - D(G(z)))]: the saturating generator loss of Goodfellow et al. (2014)."""
+  return -jnp.mean(jax.nn.softplus(fake_logits))
+
+
+def ns_g_loss(fake_logits):
+  """-E[log D(G(z))]: the non-saturating generator loss."""
+  return jnp.mean(jax.nn.softplus(-fake_logits))
+
+
+def wgan_d_loss(real_logits, fake_logits):
+  """E[D(G(z))] - E[D(x)]: the critic maximises the Wasserstein-1 estimate."""
+  return jnp.mean(fake_logits) - jnp.mean(real_logits)
+
+
+def wgan_g_loss(fake_logits):
+  """-E[D(G(z))], shared by the WGAN and hinge generators."""
+  return -jnp.mean(fake_logits)
+
+
+def hinge_d_loss(real_logits, fake_logits):
+  """E[max(0, 1 - D(x))] + E[max(0, 1 + D(G(z)))] (Lim & Ye 2017; Miyato et al. 2018)."""
+  return jnp.mean(jax.nn.relu(1.0 - real_logits)) + jnp.mean(jax.nn.relu(1.0 + fake_logits))
+
+
+def lsgan_d_loss(real_logits, fake_logits):
+  """0.5 E[(D(x) - 1)^2] + 0.5 E[D(G(z))^2] (Mao et al. 2017, a=0, b=c=1)."""
+  return 0.5 * jnp.mean((real_logits - 1.0) ** 2) + 0.5 * jnp.mean(fake_logits ** 2)
+
+
+def lsgan_g_loss(fake_logits):
+  """0.5 E[(D(G(z)) - 1)^2]."""
+  return 0.5 * jnp.mean((fake_logits - 1.0) ** 2)
+
+
+def gradient_penalty(critic_fn, real, fake, eps):
+  """WGAN-GP penalty E[(||grad_x D(x_hat)||_2 - 1)^2] on random interpolates (Gulrajani 2017).
+
+  Args:
+    critic_fn: maps a batch of inputs to per-example scores of shape (batch,). Examples must
+      not interact (no batch norm), so the gradient of the summed scores is per-example.
+    real: real batch, shape (batch, ...).
+    fake: generated batch, same shape.
+    eps: interpolation weights in [0, 1], shape (batch,).
+  Returns:
+    The scalar penalty (without its weight).
+  """
+  eps = eps.reshape((-1,) + (1,) * (real.ndim - 1))
+  x_hat = eps * real + (1.0 - eps) * fake
+  grads = jax.grad(lambda x: jnp.sum(critic_fn(x)))(x_hat)
+  sq_norms = jnp.sum(grads.reshape(grads.shape[0], -1) ** 2, axis=1)
+  # The tiny offset keeps the derivative of sqrt finite where a gradient is exactly zero.
+  norms = jnp.sqrt(sq_norms + 1e-12)
+  return jnp.mean((norms - 1.0) ** 2)
+
+
+def r1_penalty(critic_fn, real):
+  """R1 penalty E[||grad_x D(x)||^2] on real data (Mescheder et al. 2018), without gamma / 2.
+
+  Args:
+    critic_fn: maps a batch to per-example outputs of shape (batch,); examples independent.
+    real: the real batch.
+  Returns:
+    The scalar mean squared input-gradient norm.
+  """
+  grads = jax.grad(lambda x: jnp.sum(critic_fn(x)))(real)
+  return jnp.mean(jnp.sum(grads.reshape(grads.shape[0], -1) ** 2, axis=1))
+
+
+@dataclasses.dataclass(frozen=True)
+class Objective:
+  """A GAN objective: the two losses and how the discriminator's outputs are read.
+
+  Attributes:
+    d_loss: (real_logits, fake_logits) -> scalar discriminator loss.
+    g_loss: fake_logits -> scalar generator loss.
+    probabilistic: outputs are logits of P(real); measurements report sigmoid means.
+    penalty: name of a penalty the objective requires ('gp'), or None.
+    clip_weights: the critic's weights are clipped after every update (WGAN).
+  """
+  d_loss: Callable
+  g_loss: Callable
+  probabilistic: bool
+  penalty: str | None = None
+  clip_weights: bool = False
+
+
+OBJECTIVES = {
+    'minimax': Objective(minimax_d_loss, minimax_g_loss, probabilistic=True),
+    'ns': Objective(minimax_d_loss, ns_g_loss, probabilistic=True),
+    'wgan': Objective(wgan_d_loss, wgan_g_loss, probabilistic=False, clip_weights=True),
+    'wgan_gp': Objective(wgan_d_loss, wgan_g_loss, probabilistic=False, penalty='gp'),
+    'hinge': Objective(hinge_d_loss, wgan_g_loss, probabilistic=False),
+    'lsgan': Objective(lsgan_d_loss, lsgan_g_loss, probabilistic=False),
+}
+
+
+def get(name):
+  """Returns the Objective registered under `name` (one of OBJECTIVES)."""
+  return OBJECTIVES[name]

@@ -1,0 +1,62 @@
+"""TTUR optimizers (one per network, each with its own rate, betas and schedule) and EMA."""
+import jax
+import jax.numpy as jnp
+import optax
+
+SCHEDULES = ('constant', 'linear', 'cosine')
+OPTIMIZERS = ('adam', 'rmsprop')
+
+
+def learning_rate_schedule(name, lr, num_updates):
+  """Returns an optax schedule: `constant`, `linear` decay to 0 or `cosine` decay to 0."""
+  if name == 'constant':
+    return optax.constant_schedule(lr)
+  if name == 'linear':
+    return optax.linear_schedule(lr, 0.0, num_updates)
+  return optax.cosine_decay_schedule(lr, num_updates)
+
+
+def make_optimizer(*, name, lr, betas, schedule, num_updates, grad_clip):
+  """One network's optimizer.
+
+  Args:
+    name: 'adam' or 'rmsprop' (the original WGAN used RMSProp).
+    lr: peak learning rate.
+    betas: (beta1, beta2) for Adam; RMSProp uses beta2 as its decay.
+    schedule: one of SCHEDULES.
+    num_updates: how many updates the schedule spans.
+    grad_clip: clip the global gradient norm to this value; 0 disables clipping.
+  Returns:
+    An optax.GradientTransformation.
+  """
+  rate = learning_rate_schedule(schedule, lr, num_updates)
+  if name == 'adam':
+    opt = optax.adam(rate, b1=betas[0], b2=betas[1])
+  else:
+    opt = optax.rmsprop(rate, decay=betas[1])
+  if grad_clip > 0:
+    return optax.chain(optax.clip_by_global_norm(grad_clip), opt)
+  return opt
+
+
+def build(config):
+  """Returns (g_tx, d_tx); the critic's schedule spans its n_critic updates per step."""
+  g_tx = make_optimizer(name=config.optimizer, lr=config.g_lr, betas=tuple(config.g_betas),
+                        schedule=config.g_schedule, num_updates=config.num_steps,
+                        grad_clip=config.g_grad_clip)
+  d_tx = make_optimizer(name=config.optimizer, lr=config.d_lr, betas=tuple(config.d_betas),
+                        schedule=config.d_schedule,
+                        num_updates=config.num_steps * config.n_critic,
+                        grad_clip=config.d_grad_clip)
+  return g_tx, d_tx
+
+
+def ema_update(ema_params, params, *, decay, step, start):
+  """Exponential moving average of the generator's weights.
+
+  Before `start` the average simply copies the weights, so it does not remember the
+  initialisation once averaging begins.
+  """
+  d = jnp.where(step >= start, decay, 0.0)
+  return jax.tree.map(lambda e, p: d * e + (1.0 - d) * p, ema_params, params)
+

@@ -1,0 +1,65 @@
+"""The training state: one explicit pytree holding everything a resume needs."""
+from typing import Any
+
+import flax.struct
+import jax
+import jax.numpy as jnp
+
+from gan_jax import models
+
+
+@flax.struct.dataclass
+class GANState:
+  """Everything that changes during training.
+
+  Attributes:
+    step: number of completed training steps (int32 scalar).
+    key: the run's base PRNG key; step t draws from fold_in(key, t).
+    g_params, d_params: the networks' 'params' collections.
+    g_model_state, d_model_state: their other collections (batch_stats, spectral-norm
+      vectors); empty dicts for models without any.
+    g_opt_state, d_opt_state: the two optimizers' states.
+    ema_params: exponential moving average of g_params, or None when EMA is off.
+  """
+  step: jax.Array
+  key: jax.Array
+  g_params: Any
+  d_params: Any
+  g_model_state: Any
+  d_model_state: Any
+  g_opt_state: Any
+  d_opt_state: Any
+  ema_params: Any
+
+
+def create(config, g_model, d_model, g_tx, d_tx, sample_shape):
+  """Initialises the state of a run from `config.seed`.
+
+  Args:
+    config: experiment config (seed, z_dim, ema_decay).
+    g_model, d_model: the generator and critic modules.
+    g_tx, d_tx: their optax optimizers.
+    sample_shape: shape of one data sample.
+  Returns:
+    A GANState at step 0.
+  """
+  key = jax.random.PRNGKey(config.seed)
+  k_g, k_d = jax.random.split(jax.random.fold_in(key, 0x1417))
+  g_params, g_model_state = models.init(g_model, k_g, jnp.zeros((1, config.z_dim)))
+  d_params, d_model_state = models.init(d_model, k_d, jnp.zeros((1,) + tuple(sample_shape)))
+  return GANState(
+      step=jnp.zeros((), jnp.int32),
+      key=key,
+      g_params=g_params,
+      d_params=d_params,
+      g_model_state=g_model_state,
+      d_model_state=d_model_state,
+      g_opt_state=g_tx.init(g_params),
+      d_opt_state=d_tx.init(d_params),
+      # A copy, not an alias: the train step donates every leaf of the state.
+      ema_params=jax.tree.map(jnp.copy, g_params) if config.ema_decay > 0 else None)
+
+
+def sampling_params(state):
+  """The generator weights used for evaluation and samples: the EMA ones when kept."""
+  return state.g_params if state.ema_params is None else state.ema_params

@@ -1,0 +1,88 @@
+"""Checks a config once, before any work, with errors that name field, value and what is allowed."""
+import math
+import numbers
+
+import jax
+
+from gan_jax import data, evaluate, models, objectives, optim
+from gan_jax.models import mlp
+
+
+class ConfigError(ValueError):
+  """A config value that cannot run; its message is one line meant for the user."""
+
+
+def _check_choice(config, field, allowed):
+  value = config[field]
+  if value not in allowed:
+    raise ConfigError(f'config.{field}={value!r} is not allowed; choose one of: '
+                      f'{", ".join(sorted(allowed))}')
+
+
+def _check_number(config, field, *, integer, low, low_inclusive=False, high=None):
+  """Requires a real (not bool) number in (low, high), or [low, high) if low_inclusive."""
+  value = config
+  for part in field.split('.'):
+    value = value[part]
+  kind = 'an integer' if integer else 'a number'
+  wanted = numbers.Integral if integer else numbers.Real
+  if isinstance(value, bool) or not isinstance(value, wanted):
+    raise ConfigError(f'config.{field}={value!r} must be {kind}')
+  if math.isnan(value) or math.isinf(value):
+    raise ConfigError(f'config.{field}={value!r} must be a finite number')
+  above = value >= low if low_inclusive else value > low
+  if not above or (high is not None and value >= high):
+    interval = (f'{"[" if low_inclusive else "("}{low}, '
+                f'{high if high is not None else "inf"})')
+    raise ConfigError(f'config.{field}={value!r} must be {kind} in {interval}')
+
+
+def validate(config):
+  """Raises ConfigError on the first config value that cannot run.
+
+  Args:
+    config: the experiment ConfigDict.
+  """
+  _check_choice(config, 'dataset', data.DATASETS)
+  _check_choice(config, 'model', models.MODELS)
+  _check_choice(config, 'loss', objectives.OBJECTIVES)
+  _check_choice(config, 'optimizer', optim.OPTIMIZERS)
+  _check_choice(config, 'g_schedule', optim.SCHEDULES)
+  _check_choice(config, 'd_schedule', optim.SCHEDULES)
+  for field in ('num_steps', 'batch_size', 'n_critic', 'z_dim', 'log_every', 'eval_every',
+                'checkpoint_every', 'num_eval_samples', 'mlp.width', 'mlp.depth'):
+    _check_number(config, field, integer=True, low=0)
+  _check_number(config, 'seed', integer=True, low=0, low_inclusive=True)
+  _check_number(config, 'ema_start', integer=True, low=0, low_inclusive=True)
+  for field in ('g_lr', 'd_lr'):
+    _check_number(config, field, integer=False, low=0)
+  for field in ('gp_weight', 'wgan_clip', 'r1_gamma', 'g_grad_clip', 'd_grad_clip'):
+    _check_number(config, field, integer=False, low=0, low_inclusive=True)
+  _check_number(config, 'ema_decay', integer=False, low=0, low_inclusive=True, high=1)
+  for field in ('g_betas', 'd_betas'):
+    betas = tuple(config[field])
+    if len(betas) != 2 or not all(isinstance(b, numbers.Real) and 0 <= b < 1 for b in betas):
+      raise ConfigError(f'config.{field}={betas!r} must be two numbers in [0, 1)')
+  if config.mlp.activation not in mlp.ACTIVATIONS:
+    raise ConfigError(f'config.mlp.activation={config.mlp.activation!r} is not allowed; '
+                      f'choose one of: {", ".join(sorted(mlp.ACTIVATIONS))}')
+  for name in config.evals:
+    if name not in evaluate.EVALUATORS:
+      raise ConfigError(f'config.evals names {name!r}, which is not an evaluator; choose '
+                        f'from: {", ".join(sorted(evaluate.EVALUATORS))}')
+  if 'modes' in config.evals and config.dataset not in data.mixtures.MIXTURES:
+    raise ConfigError(f"config.evals has 'modes', which needs a Gaussian-mixture dataset, "
+                      f'but config.dataset={config.dataset!r}')
+
+
+def check_devices(config, num_devices=None):
+  """Requires the global batch to split evenly over the devices.
+
+  Args:
+    config: the experiment config.
+    num_devices: device count; all devices of all processes by default.
+  """
+  num_devices = num_devices or jax.device_count()
+  if config.batch_size % num_devices:
+    raise ConfigError(f'config.batch_size={config.batch_size} must be divisible by the '
+                      f'number of devices ({num_devices})')

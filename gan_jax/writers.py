@@ -1,0 +1,95 @@
+"""Where measurements go: metrics.jsonl, TensorBoard event files and PNG plots."""
+import json
+import math
+import os
+
+import matplotlib
+
+matplotlib.use('Agg')  # Headless: runs write files, never open windows.
+import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top,wrong-import-position
+import numpy as np
+import tensorboardX
+
+METRICS_FILE = 'metrics.jsonl'
+
+
+def _json_value(value):
+  """A JSON-safe scalar: non-finite floats become the strings 'nan', 'inf', '-inf'."""
+  value = value.item() if hasattr(value, 'item') else value
+  if isinstance(value, float) and not math.isfinite(value):
+    return str(value)
+  return value
+
+
+class MetricWriter:
+  """Appends one JSON object per event to metrics.jsonl and mirrors scalars to TensorBoard.
+
+  Args:
+    workdir: the run's directory (created if missing).
+  """
+
+  def __init__(self, workdir):
+    os.makedirs(workdir, exist_ok=True)
+    self.workdir = workdir
+    self._jsonl = open(os.path.join(workdir, METRICS_FILE), 'a', encoding='utf-8')
+    self._tb = tensorboardX.SummaryWriter(logdir=workdir, flush_secs=30)
+
+  def write(self, step, metrics):
+    """Records `metrics` (a flat dict of scalars) at `step`."""
+    record = {'step': int(step), **{k: _json_value(v) for k, v in metrics.items()}}
+    self._jsonl.write(json.dumps(record) + '\n')
+    self._jsonl.flush()
+    for name, value in metrics.items():
+      if isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
+        self._tb.add_scalar(name, float(value), int(step))
+
+  def write_image(self, step, tag, path):
+    """Adds a PNG file to TensorBoard under `tag`."""
+    image = plt.imread(path)[..., :3]
+    self._tb.add_image(tag, image, int(step), dataformats='HWC')
+
+  def close(self):
+    self._jsonl.close()
+    self._tb.close()
+
+
+def read_metrics(workdir):
+  """Returns the records of `workdir`/metrics.jsonl as a list of dicts."""
+  with open(os.path.join(workdir, METRICS_FILE), encoding='utf-8') as f:
+    return [json.loads(line) for line in f if line.strip()]
+
+
+def plot_samples(path, samples, centers, title):
+  """Scatter plot of 2-D generated samples over the true mode centres."""
+  fig, ax = plt.subplots(figsize=(5, 5))
+  ax.scatter(samples[:, 0], samples[:, 1], s=2, alpha=0.4, label='generated')
+  ax.scatter(centers[:, 0], centers[:, 1], s=40, marker='x', c='red', label='modes')
+  lim = 1.25 * np.abs(centers).max() + 0.5
+  ax.set_xlim(-lim, lim)
+  ax.set_ylim(-lim, lim)
+  ax.set_aspect('equal')
+  ax.set_title(title)
+  ax.legend(loc='upper right', fontsize=8)
+  fig.savefig(path, dpi=100, bbox_inches='tight')
+  plt.close(fig)
+
+
+def plot_curves(path, records):
+  """One panel per logged quantity, each against the step, from metrics.jsonl records."""
+  names = sorted({k for r in records for k, v in r.items()
+                  if k != 'step' and isinstance(v, (int, float))})
+  if not names:
+    return
+  cols = 3
+  rows = math.ceil(len(names) / cols)
+  fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 2.6 * rows), squeeze=False)
+  for ax, name in zip(axes.flat, names):
+    points = [(r['step'], r[name]) for r in records if isinstance(r.get(name), (int, float))]
+    ax.plot(*zip(*points), marker='.' if len(points) < 30 else None)
+    ax.set_title(name, fontsize=9)
+    ax.set_xlabel('step', fontsize=8)
+  for ax in list(axes.flat)[len(names):]:
+    ax.axis('off')
+  fig.tight_layout()
+  fig.savefig(path, dpi=90)
+  plt.close(fig)

@@ -1,0 +1,23 @@
+"""gan_jax: GAN research in JAX/Flax."""
+from setuptools import find_packages, setup
+
+setup(
+    name='gan_jax',
+    version='0.1.0',
+    description='Generative adversarial networks in JAX/Flax: objectives, models, metrics.',
+    python_requires='>=3.10',
+    packages=find_packages(include=['gan_jax', 'gan_jax.*']),
+    install_requires=[
+        'jax>=0.8',  # jax.shard_map and jax.make_mesh axis types.
+        'flax>=0.10',
+        'optax>=0.2.4',
+        'orbax-checkpoint>=0.11',
+        'tensorflow-datasets>=4.9',
+        'numpy>=1.26',
+        'ml-collections>=0.1.1',
+        'absl-py>=2.0',
+        'matplotlib>=3.7',  # Sample scatter plots and metric curves.
+        'tensorboardX>=2.6',  # TensorBoard event files without installing TensorFlow.
+    ],
+    extras_require={'test': ['pytest>=8', 'chex>=0.1.87']},
+)

@@ -1,0 +1,118 @@
+"""The train step: what one update computes, n_critic, clipping, EMA, retracing, determinism."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from gan_jax import objectives, optim, steps
+from gan_jax.train import Run
+from tests.helpers import tiny_config
+
+
+def _leaves(tree):
+  return [np.asarray(x) for x in jax.tree.leaves(tree)]
+
+
+def _run_steps(config, n):
+  run = Run(config)
+  for step in range(n):
+    run.state, m = run.train_step(run.state, run.dataset.batch_at(step))
+  return run, jax.device_get(m)
+
+
+@pytest.mark.parametrize('loss', ['ns', 'hinge'])
+def test_one_step_equals_hand_written_critic_then_generator_update(loss):
+  config = tiny_config(loss=loss)
+  run = Run(config)
+  s0 = jax.device_get(run.state)
+  batch = run.dataset.batch_at(0)
+  g_tx, d_tx = optim.build(config)
+  fns = steps.StepFunctions(config, run.g_model, run.d_model, g_tx, d_tx)
+  z_d, z_g, _ = fns.draw_randomness(s0, config.batch_size)
+  obj = objectives.get(loss)
+  g = lambda p, z: run.g_model.apply({'params': p}, z)
+  d = lambda p, x: run.d_model.apply({'params': p}, x)
+
+  fake = g(s0.g_params, z_d[0])
+  d_grads = jax.grad(lambda p: obj.d_loss(d(p, batch['x'][0]), d(p, fake)))(s0.d_params)
+  updates, _ = d_tx.update(d_grads, s0.d_opt_state, s0.d_params)
+  d_params = optax.apply_updates(s0.d_params, updates)
+  g_grads = jax.grad(lambda p: obj.g_loss(d(d_params, g(p, z_g))))(s0.g_params)
+  updates, _ = g_tx.update(g_grads, s0.g_opt_state, s0.g_params)
+  g_params = optax.apply_updates(s0.g_params, updates)
+
+  state, m = run.train_step(run.state, batch)
+  for got, want in zip(_leaves(state.d_params), _leaves(d_params)):
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+  for got, want in zip(_leaves(state.g_params), _leaves(g_params)):
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+  np.testing.assert_allclose(m['g_grad_norm'], optax.tree.norm(g_grads), rtol=1e-5)
+  np.testing.assert_allclose(m['d_grad_norm'], optax.tree.norm(d_grads), rtol=1e-5)
+  assert int(state.step) == 1
+
+
+def test_train_step_compiles_once_across_steps():
+  run, _ = _run_steps(tiny_config(), 5)
+  assert run.train_step._cache_size() == 1  # pylint: disable=protected-access
+
+
+def test_same_seed_gives_bitwise_identical_runs_and_another_seed_does_not():
+  a, ma = _run_steps(tiny_config(seed=3), 3)
+  b, mb = _run_steps(tiny_config(seed=3), 3)
+  c, _ = _run_steps(tiny_config(seed=4), 3)
+  for x, y in zip(_leaves(a.state), _leaves(b.state)):
+    np.testing.assert_array_equal(x, y)
+  assert ma == mb
+  assert not np.array_equal(_leaves(a.state.g_params)[0], _leaves(c.state.g_params)[0])
+
+
+def test_n_critic_runs_that_many_critic_updates_per_generator_update():
+  run, _ = _run_steps(tiny_config(n_critic=3), 2)
+  count = lambda opt_state: [int(v) for _, v in optax.tree_utils.tree_get_all_with_path(
+      opt_state, 'count')]
+  d_counts, g_counts = count(run.state.d_opt_state), count(run.state.g_opt_state)
+  assert d_counts and set(d_counts) == {6} and g_counts and set(g_counts) == {2}
+
+
+def test_wgan_clips_every_critic_weight():
+  run, _ = _run_steps(tiny_config(loss='wgan', wgan_clip=0.01, d_lr=0.1), 2)
+  assert max(np.abs(x).max() for x in _leaves(run.state.d_params)) <= 0.01 + 1e-7
+
+
+def test_wgan_gp_reports_its_penalty_and_other_losses_do_not():
+  _, m = _run_steps(tiny_config(loss='wgan_gp'), 1)
+  assert 'gp' in m and m['gp'] >= 0
+  _, m = _run_steps(tiny_config(loss='hinge'), 1)
+  assert 'gp' not in m
+
+
+def test_probabilistic_losses_report_probabilities_and_others_raw_scores():
+  _, m = _run_steps(tiny_config(loss='ns'), 1)
+  assert 0 < m['d_real'] < 1 and 0 < m['d_fake'] < 1
+  assert {'d_loss', 'g_loss', 'd_grad_norm', 'g_grad_norm', 'd_param_norm', 'g_param_norm',
+          'd_update_norm', 'g_update_norm'} <= set(m)
+
+
+def test_ema_follows_its_closed_form():
+  ema = {'w': jnp.array([1.0, 2.0])}
+  new = {'w': jnp.array([3.0, 6.0])}
+  before = optim.ema_update(ema, new, decay=0.9, step=4, start=5)
+  np.testing.assert_allclose(before['w'], [3.0, 6.0])
+  after = optim.ema_update(ema, new, decay=0.9, step=5, start=5)
+  np.testing.assert_allclose(after['w'], [0.9 * 1 + 0.1 * 3, 0.9 * 2 + 0.1 * 6], rtol=1e-6)
+
+
+def test_ema_params_trail_the_generator_when_enabled():
+  run, _ = _run_steps(tiny_config(ema_decay=0.5), 3)
+  ema, params = _leaves(run.state.ema_params), _leaves(run.state.g_params)
+  assert any(not np.array_equal(e, p) for e, p in zip(ema, params))
+  run, _ = _run_steps(tiny_config(), 1)
+  assert run.state.ema_params is None
+
+
+@pytest.mark.parametrize('schedule', ['linear', 'cosine'])
+def test_schedules_decay_to_zero(schedule):
+  rate = optim.learning_rate_schedule(schedule, 1e-3, 100)
+  np.testing.assert_allclose(rate(0), 1e-3, rtol=1e-6)
+  np.testing.assert_allclose(rate(100), 0.0, atol=1e-12)
