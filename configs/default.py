@@ -13,6 +13,7 @@ Fields every experiment has:
   g_schedule, d_schedule: learning-rate schedule: constant, linear or cosine decay to 0.
   optimizer: adam or rmsprop (for both networks).
   g_grad_clip, d_grad_clip: clip each network's global gradient norm; 0 disables.
+  skip_nonfinite_updates: skip optimizer updates whose gradients are NaN or inf.
   z_dim: latent dimension.
   gp_weight: lambda of the WGAN-GP gradient penalty (loss=wgan_gp).
   wgan_clip: critic weight-clipping bound (loss=wgan).
@@ -21,6 +22,7 @@ Fields every experiment has:
   log_every: steps between fetches of the measurements (the only host sync).
   eval_every: steps between evaluations (the `evals` list).
   checkpoint_every: steps between checkpoints.
+  keep_checkpoints: how many of the latest checkpoints to keep.
   evals: evaluator names run every eval_every steps (modes).
   num_eval_samples: generated samples per evaluation.
   mlp: width, depth and activation of the MLP generator and critic.
@@ -47,6 +49,7 @@ def get_config():
   c.optimizer = 'adam'
   c.g_grad_clip = 0.0
   c.d_grad_clip = 0.0
+  c.skip_nonfinite_updates = False
   c.z_dim = 64
   c.gp_weight = 10.0
   c.wgan_clip = 0.01
@@ -56,6 +59,7 @@ def get_config():
   c.log_every = 500
   c.eval_every = 2_000
   c.checkpoint_every = 5_000
+  c.keep_checkpoints = 3
   c.evals = ('modes',)
   c.num_eval_samples = 2_500
   c.mlp = ml_collections.ConfigDict(dict(width=128, depth=3, activation='relu'))

@@ -7,12 +7,14 @@ any field can be overridden with `--config.FIELD=VALUE` (e.g. `--config.num_step
 The config fields are listed in configs/default.py.
 """
 import importlib.util
+import logging
 import sys
 
-from absl import app, flags, logging
+from absl import app, flags
+from absl import logging as absl_logging
 from ml_collections import config_flags
 
-from gan_jax import train
+from gan_jax import checkpoint, train
 from gan_jax.validation import ConfigError
 
 _CONFIG = config_flags.DEFINE_config_file(
@@ -69,12 +71,20 @@ def parse_flags(argv):
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {" ".join(argv[1:])}')
-  logging.set_verbosity(logging.INFO)
+  absl_logging.set_verbosity(absl_logging.WARNING)  # Keeps Orbax's per-save chatter quiet.
+  handler = logging.StreamHandler(sys.stdout)
+  handler.setFormatter(logging.Formatter('%(asctime)s %(message)s', '%H:%M:%S'))
+  logger = logging.getLogger('gan_jax')
+  logger.addHandler(handler)
+  logger.setLevel(logging.INFO)
+  logger.propagate = False  # absl's root handler would print every line a second time.
   try:
     summary = train.train_and_evaluate(_CONFIG.value, _WORKDIR.value)
-  except (ConfigError, train.NonFiniteError) as e:
+  except (ConfigError, checkpoint.CheckpointError, train.NonFiniteError,
+          train.WorkdirError) as e:
     sys.exit(f'error: {e}')
-  print('summary: ' + '  '.join(f'{k}={v}' for k, v in summary.items()), flush=True)
+  print('summary: ' + '  '.join(f'{k}={v:.4g}' if isinstance(v, float) else f'{k}={v}'
+                                for k, v in summary.items()), flush=True)
 
 
 if __name__ == '__main__':

@@ -16,7 +16,7 @@ def learning_rate_schedule(name, lr, num_updates):
   return optax.cosine_decay_schedule(lr, num_updates)
 
 
-def make_optimizer(*, name, lr, betas, schedule, num_updates, grad_clip):
+def make_optimizer(*, name, lr, betas, schedule, num_updates, grad_clip, skip_nonfinite=False):
   """One network's optimizer.
 
   Args:
@@ -26,6 +26,8 @@ def make_optimizer(*, name, lr, betas, schedule, num_updates, grad_clip):
     schedule: one of SCHEDULES.
     num_updates: how many updates the schedule spans.
     grad_clip: clip the global gradient norm to this value; 0 disables clipping.
+    skip_nonfinite: drop updates whose gradients hold NaN or inf (optax.apply_if_finite);
+      after 100 in a row the updates go through and the NaN guard stops the run.
   Returns:
     An optax.GradientTransformation.
   """
@@ -35,7 +37,9 @@ def make_optimizer(*, name, lr, betas, schedule, num_updates, grad_clip):
   else:
     opt = optax.rmsprop(rate, decay=betas[1])
   if grad_clip > 0:
-    return optax.chain(optax.clip_by_global_norm(grad_clip), opt)
+    opt = optax.chain(optax.clip_by_global_norm(grad_clip), opt)
+  if skip_nonfinite:
+    opt = optax.apply_if_finite(opt, max_consecutive_errors=100)
   return opt
 
 
@@ -43,11 +47,13 @@ def build(config):
   """Returns (g_tx, d_tx); the critic's schedule spans its n_critic updates per step."""
   g_tx = make_optimizer(name=config.optimizer, lr=config.g_lr, betas=tuple(config.g_betas),
                         schedule=config.g_schedule, num_updates=config.num_steps,
-                        grad_clip=config.g_grad_clip)
+                        grad_clip=config.g_grad_clip,
+                        skip_nonfinite=config.skip_nonfinite_updates)
   d_tx = make_optimizer(name=config.optimizer, lr=config.d_lr, betas=tuple(config.d_betas),
                         schedule=config.d_schedule,
                         num_updates=config.num_steps * config.n_critic,
-                        grad_clip=config.d_grad_clip)
+                        grad_clip=config.d_grad_clip,
+                        skip_nonfinite=config.skip_nonfinite_updates)
   return g_tx, d_tx
 
 

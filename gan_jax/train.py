@@ -1,18 +1,61 @@
 """The host-side training loop: build everything, run steps, log, evaluate, plot."""
 import json
+import logging
 import os
+import signal
+import threading
 import time
 
-from absl import logging
 import jax
 import numpy as np
 
-from gan_jax import data, evaluate, models, optim, parallel, steps, validation, writers
+from gan_jax import checkpoint, data, evaluate, models, optim, parallel, steps, validation
 from gan_jax import state as state_lib
+from gan_jax import writers
+
+log = logging.getLogger(__name__)
 
 
 class NonFiniteError(FloatingPointError):
   """A measurement became NaN or infinite; the message names it and the step range."""
+
+
+class WorkdirError(OSError):
+  """The workdir cannot be created or written; the message is one line for the user."""
+
+
+def _prepare_workdir(workdir):
+  try:
+    os.makedirs(workdir, exist_ok=True)
+  except OSError as e:
+    raise WorkdirError(f'cannot create --workdir={workdir}: {e.strerror}') from e
+  if not os.access(workdir, os.W_OK | os.X_OK):
+    raise WorkdirError(f'--workdir={workdir} is not writable')
+
+
+class StopRequest:
+  """Turns SIGTERM and SIGINT into a flag the loop reads at step boundaries.
+
+  The loop then checkpoints and exits cleanly; a second signal interrupts at once. Orbax's
+  own preemption sync only fires under jax.distributed, so single-process runs need this.
+  """
+
+  def __init__(self):
+    self.signal = None
+    self._previous = {}
+    if threading.current_thread() is threading.main_thread():
+      for sig in (signal.SIGTERM, signal.SIGINT):
+        self._previous[sig] = signal.signal(sig, self._handle)
+
+  def _handle(self, signum, frame):
+    del frame
+    if self.signal is not None:
+      raise KeyboardInterrupt
+    self.signal = signal.Signals(signum).name
+
+  def restore(self):
+    for sig, handler in self._previous.items():
+      signal.signal(sig, handler)
 
 
 def _check_finite(measurements, step, last_checked):
@@ -22,8 +65,13 @@ def _check_finite(measurements, step, last_checked):
                          f'and {step}; lower the learning rates or set gradient clipping')
 
 
-def _format(measurements):
-  return '  '.join(f'{k}={v:.4g}' for k, v in sorted(measurements.items()))
+_CONSOLE = ('steps_per_sec', 'd_loss', 'g_loss', 'd_real', 'd_fake', 'gp', 'r1')
+
+
+def _format(measurements, names=None):
+  """'name=value' pairs for the console: `names` in that order, or all of them sorted."""
+  names = [n for n in names if n in measurements] if names else sorted(measurements)
+  return '  '.join(f'{n}={measurements[n]:.4g}' for n in names)
 
 
 def _scalars(measurements):
@@ -50,7 +98,7 @@ class Run:
 
 
 def _evaluate(run, step, writer):
-  """Runs every evaluator, writes its metrics and plots; returns the merged metrics."""
+  """Runs every evaluator and writes its metrics and plots."""
   metrics = {}
   for name, evaluator in run.evaluators.items():
     values, artifacts = evaluator.run(run.state)
@@ -61,56 +109,83 @@ def _evaluate(run, step, writer):
       writers.plot_samples(path, artifacts['samples'], evaluator.centers, title)
       writer.write_image(step, f'{name}/samples', path)
   if writer:
-    writer.write(step, metrics)
-  logging.info('eval step %d: %s', step, _format(metrics))
-  return metrics
+    writer.write(step, metrics, 'eval')
+  log.info('eval step %d: %s', step, _format(metrics))
 
 
 def train_and_evaluate(config, workdir):
-  """Trains and evaluates one experiment, writing its outputs into `workdir`.
+  """Trains and evaluates one experiment in `workdir`, resuming from its latest checkpoint.
 
   Writes config.json, metrics.jsonl (a line per log and eval event), TensorBoard events,
-  a sample plot per evaluation and curves.png at the end (process 0 only).
+  a sample plot per evaluation, checkpoints, and curves.png and summary.json at the end
+  (files other than checkpoints from process 0 only). SIGTERM or SIGINT checkpoint the
+  current step and end the run early; rerunning the same command resumes it exactly.
 
   Args:
     config: the experiment ConfigDict (validated here before any work).
     workdir: output directory.
   Returns:
-    A summary dict: steps, seconds, steps_per_sec and the last evaluation's metrics.
+    A summary dict: steps, seconds, why the run stopped early if it did, and the last
+    evaluation's metrics.
   """
   start = time.time()
   run = Run(config)
+  _prepare_workdir(workdir)
+  ckpt = checkpoint.Checkpointer(workdir, config)
+  run.state = ckpt.restore(run.state)
+  first_step = int(run.state.step)
   writer = None
   if jax.process_index() == 0:
-    writer = writers.MetricWriter(workdir)
+    writer = writers.MetricWriter(workdir, resume_step=first_step)
     with open(os.path.join(workdir, 'config.json'), 'w', encoding='utf-8') as f:
       f.write(config.to_json_best_effort(indent=2, sort_keys=True) + '\n')
-  logging.info('%d devices; generator %d params, critic %d params', jax.device_count(),
-               models.count_params(run.state.g_params),
-               models.count_params(run.state.d_params))
+  log.info('%d devices; generator %d params, critic %d params; starting at step %d',
+               jax.device_count(), models.count_params(run.state.g_params),
+               models.count_params(run.state.d_params), first_step)
+  stop = StopRequest()
+  try:
+    summary = _loop(run, config, ckpt, writer, stop, first_step)
+  finally:
+    stop.restore()
+    ckpt.close()
+  summary = {'steps': int(run.state.step), 'seconds': round(time.time() - start, 2),
+             **summary}
+  if writer:
+    records = writers.read_metrics(workdir)
+    writers.plot_curves(os.path.join(workdir, 'curves.png'), records)
+    last_eval = next((r for r in reversed(records) if r['event'] == 'eval'), {})
+    summary.update({k: v for k, v in last_eval.items() if k not in ('step', 'event')})
+    with open(os.path.join(workdir, 'summary.json'), 'w', encoding='utf-8') as f:
+      json.dump(summary, f, indent=2)
+    writer.close()
+  return summary
 
-  first_step = int(run.state.step)
+
+def _loop(run, config, ckpt, writer, stop, first_step):
+  """Runs steps first_step+1 .. num_steps; returns {'stopped_by': SIGNAL} if interrupted."""
   last_log_step, last_log_time = first_step, time.time()
-  eval_metrics = {}
   for step in range(first_step + 1, config.num_steps + 1):
     run.state, measurements = run.train_step(run.state, run.dataset.batch_at(step - 1))
-    if step % config.log_every == 0 or step == config.num_steps:
+    final = step == config.num_steps
+    if step % config.log_every == 0 or final:
       measurements = _scalars(measurements)  # The loop's only host sync.
       _check_finite(measurements, step, last_log_step)
       now = time.time()
       measurements['steps_per_sec'] = (step - last_log_step) / (now - last_log_time)
       last_log_step, last_log_time = step, now
       if writer:
-        writer.write(step, measurements)
-      logging.info('step %d/%d  %s', step, config.num_steps, _format(measurements))
-    if step % config.eval_every == 0 or step == config.num_steps:
-      eval_metrics = _evaluate(run, step, writer)
-
-  summary = {'steps': config.num_steps, 'seconds': round(time.time() - start, 2),
-             **eval_metrics}
-  if writer:
-    writers.plot_curves(os.path.join(workdir, 'curves.png'), writers.read_metrics(workdir))
-    with open(os.path.join(workdir, 'summary.json'), 'w', encoding='utf-8') as f:
-      json.dump(summary, f, indent=2)
-    writer.close()
-  return summary
+        writer.write(step, measurements, 'train')
+      log.info('step %d/%d  %s', step, config.num_steps, _format(measurements, _CONSOLE))
+    pause = time.time()
+    if step % config.eval_every == 0 or final:
+      _evaluate(run, step, writer)
+    if step % config.checkpoint_every == 0 or final or stop.signal:
+      if not ckpt.save(step, run.state):
+        raise NonFiniteError(f'the training state became non-finite between steps '
+                             f'{last_log_step + 1} and {step}; no checkpoint was written')
+    last_log_time += time.time() - pause  # steps_per_sec counts training time only.
+    if stop.signal:
+      log.warning('%s: checkpointed step %d and stopping; rerun the same command to '
+                      'resume', stop.signal, step)
+      return {'stopped_by': stop.signal}
+  return {}

@@ -50,7 +50,7 @@ def validate(config):
   _check_choice(config, 'g_schedule', optim.SCHEDULES)
   _check_choice(config, 'd_schedule', optim.SCHEDULES)
   for field in ('num_steps', 'batch_size', 'n_critic', 'z_dim', 'log_every', 'eval_every',
-                'checkpoint_every', 'num_eval_samples', 'mlp.width', 'mlp.depth'):
+                'checkpoint_every', 'keep_checkpoints', 'num_eval_samples', 'mlp.width', 'mlp.depth'):
     _check_number(config, field, integer=True, low=0)
   _check_number(config, 'seed', integer=True, low=0, low_inclusive=True)
   _check_number(config, 'ema_start', integer=True, low=0, low_inclusive=True)
@@ -59,6 +59,9 @@ def validate(config):
   for field in ('gp_weight', 'wgan_clip', 'r1_gamma', 'g_grad_clip', 'd_grad_clip'):
     _check_number(config, field, integer=False, low=0, low_inclusive=True)
   _check_number(config, 'ema_decay', integer=False, low=0, low_inclusive=True, high=1)
+  if not isinstance(config.skip_nonfinite_updates, bool):
+    raise ConfigError(f'config.skip_nonfinite_updates={config.skip_nonfinite_updates!r} must '
+                      'be True or False')
   for field in ('g_betas', 'd_betas'):
     betas = tuple(config[field])
     if len(betas) != 2 or not all(isinstance(b, numbers.Real) and 0 <= b < 1 for b in betas):

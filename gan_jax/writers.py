@@ -25,22 +25,26 @@ class MetricWriter:
   """Appends one JSON object per event to metrics.jsonl and mirrors scalars to TensorBoard.
 
   Args:
-    workdir: the run's directory (created if missing).
+    workdir: the run's directory (must exist).
+    resume_step: the step the run resumes from. Records of later steps, written before an
+      interruption, are dropped: the resumed run writes them again, identically.
   """
 
-  def __init__(self, workdir):
-    os.makedirs(workdir, exist_ok=True)
+  def __init__(self, workdir, resume_step=0):
     self.workdir = workdir
+    _drop_records_after(os.path.join(workdir, METRICS_FILE), resume_step)
     self._jsonl = open(os.path.join(workdir, METRICS_FILE), 'a', encoding='utf-8')
     self._tb = tensorboardX.SummaryWriter(logdir=workdir, flush_secs=30)
 
-  def write(self, step, metrics):
-    """Records `metrics` (a flat dict of scalars) at `step`."""
-    record = {'step': int(step), **{k: _json_value(v) for k, v in metrics.items()}}
+  def write(self, step, metrics, event):
+    """Records `metrics` (a flat dict of scalars) at `step` for `event` ('train' or 'eval')."""
+    record = {'step': int(step), 'event': event,
+              **{k: _json_value(v) for k, v in metrics.items()}}
     self._jsonl.write(json.dumps(record) + '\n')
     self._jsonl.flush()
     for name, value in metrics.items():
-      if isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
+      if (isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
+          and math.isfinite(value)):
         self._tb.add_scalar(name, float(value), int(step))
 
   def write_image(self, step, tag, path):
@@ -51,6 +55,17 @@ class MetricWriter:
   def close(self):
     self._jsonl.close()
     self._tb.close()
+
+
+def _drop_records_after(path, step):
+  if not os.path.exists(path):
+    return
+  with open(path, encoding='utf-8') as f:
+    lines = [line for line in f if line.strip() and json.loads(line)['step'] <= step]
+  tmp = path + '.tmp'
+  with open(tmp, 'w', encoding='utf-8') as f:
+    f.writelines(lines)
+  os.replace(tmp, path)  # Atomic: a kill here leaves either the old or the new file.
 
 
 def read_metrics(workdir):
@@ -77,7 +92,7 @@ def plot_samples(path, samples, centers, title):
 def plot_curves(path, records):
   """One panel per logged quantity, each against the step, from metrics.jsonl records."""
   names = sorted({k for r in records for k, v in r.items()
-                  if k != 'step' and isinstance(v, (int, float))})
+                  if k != 'step' and isinstance(v, (int, float)) and not isinstance(v, bool)})
   if not names:
     return
   cols = 3

@@ -1,0 +1,135 @@
+"""Orbax checkpoints of the whole GANState plus the resolved config, for exact resume."""
+import json
+import logging
+import os
+
+import jax
+import jax.numpy as jnp
+import orbax.checkpoint as ocp
+
+log = logging.getLogger(__name__)
+
+# Fields a resumed run may change: they steer the loop, not the state or the trajectory.
+SAFE_OVERRIDES = frozenset({'num_steps', 'log_every', 'eval_every', 'checkpoint_every', 'evals',
+                            'num_eval_samples', 'keep_checkpoints'})
+
+
+class CheckpointError(RuntimeError):
+  """A checkpoint that cannot be resumed; the message is one line for the user."""
+
+
+def _flatten(tree, prefix=''):
+  if isinstance(tree, dict):
+    return {k: v for key, sub in tree.items()
+            for k, v in _flatten(sub, f'{prefix}{key}.').items()}
+  return {prefix[:-1]: tree}
+
+
+def incompatible_fields(saved_config, config):
+  """Config fields that differ between a checkpoint's config and `config`, beyond SAFE_OVERRIDES.
+
+  Args:
+    saved_config: the config stored with the checkpoint, as a JSON dict.
+    config: the new ConfigDict.
+  Returns:
+    Sorted 'field: saved -> new' strings.
+  """
+  saved = _flatten(saved_config)
+  new = _flatten(json.loads(config.to_json()))
+  return sorted(f'{k}: {saved.get(k, "<absent>")!r} -> {new.get(k, "<absent>")!r}'
+                for k in saved.keys() | new.keys()
+                if k.split('.')[0] not in SAFE_OVERRIDES and saved.get(k) != new.get(k))
+
+
+@jax.jit
+def _all_finite(tree):
+  leaves = [jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree)
+            if jnp.issubdtype(x.dtype, jnp.inexact)]
+  return jnp.all(jnp.stack(leaves)) if leaves else jnp.bool_(True)
+
+
+class Checkpointer:
+  """The latest `config.keep_checkpoints` checkpoints of a run, saved asynchronously.
+
+  Args:
+    workdir: the run's directory; checkpoints go to workdir/checkpoints/STEP.
+    config: the run's config (stored with each checkpoint).
+  """
+
+  def __init__(self, workdir, config):
+    self.directory = os.path.join(os.path.abspath(workdir), 'checkpoints')
+    self._warn_about_partial_saves()
+    options = ocp.CheckpointManagerOptions(
+        max_to_keep=config.keep_checkpoints, create=True, cleanup_tmp_directories=True,
+        enable_async_checkpointing=True)
+    self._manager = ocp.CheckpointManager(self.directory, options=options,
+                                          item_names=('state', 'config'))
+    self._config = config
+
+  def _warn_about_partial_saves(self):
+    if not os.path.isdir(self.directory):
+      return
+    for name in sorted(os.listdir(self.directory)):
+      if 'tmp' in name:
+        log.warning('ignoring and removing the partial checkpoint %s (a save was '
+                        'interrupted)', os.path.join(self.directory, name))
+
+  def latest_step(self):
+    """The step of the newest complete checkpoint, or None."""
+    return self._manager.latest_step()
+
+  def restore(self, state):
+    """Restores the newest checkpoint into the structure and placement of `state`.
+
+    Args:
+      state: a freshly initialised state; gives the tree structure, shapes and shardings.
+    Returns:
+      The restored state, or `state` itself when there is no checkpoint.
+    Raises:
+      CheckpointError: the checkpoint's config differs in fields that are not safe to change,
+        or its files cannot be read.
+    """
+    step = self.latest_step()
+    if step is None:
+      return state
+    where = os.path.join(self.directory, str(step))
+    try:
+      saved_config = self._manager.restore(
+          step, args=ocp.args.Composite(config=ocp.args.JsonRestore())).config
+    except Exception as e:  # pylint: disable=broad-except
+      raise CheckpointError(f'cannot read the config of checkpoint {where}: '
+                            f'{type(e).__name__}; move the directory away to resume from an '
+                            'earlier checkpoint, or use a new --workdir') from e
+    differing = incompatible_fields(saved_config, self._config)
+    if differing:
+      raise CheckpointError(f'cannot resume {where} with a different config: '
+                            f'{"; ".join(differing)}; use a new --workdir, or change only '
+                            f'{", ".join(sorted(SAFE_OVERRIDES))}')
+    abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, state)
+    try:
+      restored = self._manager.restore(
+          step, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract))).state
+    except Exception as e:  # pylint: disable=broad-except
+      raise CheckpointError(f'checkpoint {where} is unreadable ({type(e).__name__}); move '
+                            'it away to resume from an earlier checkpoint, or use a new '
+                            '--workdir') from e
+    log.info('resumed from %s', where)
+    return restored
+
+  def save(self, step, state):
+    """Starts an asynchronous save of `state` at `step`, unless the state is not finite.
+
+    Returns:
+      False, without writing anything, when `state` holds NaN or infinite values.
+    """
+    if not bool(_all_finite(state)):
+      return False
+    self._manager.save(step, args=ocp.args.Composite(
+        state=ocp.args.StandardSave(state),
+        config=ocp.args.JsonSave(json.loads(self._config.to_json()))))
+    return True
+
+  def close(self):
+    """Waits for pending saves to finish, then releases the manager."""
+    self._manager.wait_until_finished()
+    self._manager.close()

@@ -1,0 +1,215 @@
+"""Reliability: exact resume after SIGKILL and SIGTERM, partial and corrupt checkpoints,
+refused config changes, the NaN guard, and bad workdirs that lose nothing."""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import jax
+import numpy as np
+import optax
+import pytest
+
+from gan_jax import checkpoint, optim, train
+from tests.conftest import ROOT
+from tests.helpers import tiny_config
+
+SMOKE = ['--config=configs/quickstart.py:smoke', '--config.num_steps=1500',
+         '--config.checkpoint_every=100', '--config.log_every=50', '--config.eval_every=500']
+
+
+def _main(workdir, *args):
+  return subprocess.Popen([sys.executable, '-m', 'gan_jax.main', f'--workdir={workdir}', *args],
+                          cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _finish(proc):
+  out, err = proc.communicate(timeout=300)
+  return proc.returncode, out, err
+
+
+def _records(workdir):
+  with open(os.path.join(workdir, 'metrics.jsonl'), encoding='utf-8') as f:
+    records = [json.loads(line) for line in f]
+  for r in records:
+    r.pop('steps_per_sec', None)  # Wall-clock timing: the only field allowed to differ.
+  return records
+
+
+def _restored(config, workdir):
+  run = train.Run(config)
+  ckpt = checkpoint.Checkpointer(workdir, config)
+  state = ckpt.restore(run.state)
+  ckpt.close()
+  return jax.device_get(state)
+
+
+def _steps_saved(workdir):
+  directory = os.path.join(workdir, 'checkpoints')
+  if not os.path.isdir(directory):
+    return []
+  return sorted(int(n) for n in os.listdir(directory) if n.isdigit())
+
+
+def _assert_same_state(a, b):
+  leaves_a, leaves_b = jax.tree.leaves(a), jax.tree.leaves(b)
+  assert len(leaves_a) == len(leaves_b)
+  for x, y in zip(leaves_a, leaves_b):
+    np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+
+
+def _smoke_config():
+  from configs import quickstart  # pylint: disable=import-outside-toplevel
+  c = quickstart.get_config('smoke')
+  c.num_steps, c.checkpoint_every, c.log_every, c.eval_every = 1500, 100, 50, 500
+  return c
+
+
+@pytest.fixture(scope='module')
+def reference(tmp_path_factory):
+  """An uninterrupted run of the SMOKE command: its workdir."""
+  workdir = str(tmp_path_factory.mktemp('reference'))
+  code, _, err = _finish(_main(workdir, *SMOKE))
+  assert code == 0, err[-2000:]
+  return workdir
+
+
+def _interrupt_when_saved(workdir, sig, min_step):
+  proc = _main(workdir, *SMOKE)
+  deadline = time.time() + 240
+  while not any(s >= min_step for s in _steps_saved(workdir)):
+    assert proc.poll() is None and time.time() < deadline, 'run ended before the signal'
+    time.sleep(0.02)
+  proc.send_signal(sig)
+  return _finish(proc)
+
+
+def test_sigkill_at_an_arbitrary_step_then_rerun_matches_uninterrupted_run(reference, tmp_path):
+  workdir = str(tmp_path / 'killed')
+  code, _, _ = _interrupt_when_saved(workdir, signal.SIGKILL, 300)
+  assert code == -signal.SIGKILL
+  assert max(_steps_saved(workdir)) < 1500
+  code, out, err = _finish(_main(workdir, *SMOKE))
+  assert code == 0, err[-2000:]
+  assert 'summary: steps=1500' in out
+  _assert_same_state(_restored(_smoke_config(), workdir), _restored(_smoke_config(), reference))
+  assert _records(workdir) == _records(reference)
+
+
+def test_sigterm_checkpoints_the_current_step_and_exits_cleanly(reference, tmp_path):
+  workdir = str(tmp_path / 'preempted')
+  code, out, _ = _interrupt_when_saved(workdir, signal.SIGTERM, 200)
+  assert code == 0
+  assert 'stopped_by=SIGTERM' in out
+  stopped_at = int(out.split('summary: steps=')[1].split()[0])
+  assert stopped_at in _steps_saved(workdir) and stopped_at < 1500
+  code, out, err = _finish(_main(workdir, *SMOKE))
+  assert code == 0, err[-2000:]
+  _assert_same_state(_restored(_smoke_config(), workdir), _restored(_smoke_config(), reference))
+  assert _records(workdir) == _records(reference)
+
+
+def test_rerunning_a_finished_run_changes_nothing(tmp_path):
+  config = tiny_config()
+  workdir = str(tmp_path)
+  train.train_and_evaluate(config, workdir)
+  before = _records(workdir)
+  summary = train.train_and_evaluate(config, workdir)
+  assert summary['steps'] == config.num_steps and _records(workdir) == before
+
+
+def test_more_steps_is_a_safe_override_that_continues_the_run(tmp_path):
+  short, long = tiny_config(num_steps=4), tiny_config(num_steps=8)
+  resumed, straight = str(tmp_path / 'resumed'), str(tmp_path / 'straight')
+  train.train_and_evaluate(short, resumed)
+  train.train_and_evaluate(long, resumed)
+  train.train_and_evaluate(long, straight)
+  _assert_same_state(_restored(long, resumed), _restored(long, straight))
+  assert _records(resumed) == _records(straight)
+
+
+def test_interrupted_save_is_ignored_removed_and_the_previous_checkpoint_used(tmp_path):
+  config = tiny_config(num_steps=4, checkpoint_every=2)
+  workdir = str(tmp_path)
+  train.train_and_evaluate(config, workdir)
+  ckpts = os.path.join(workdir, 'checkpoints')
+  # What a kill in the middle of saving step 6 leaves: a temporary directory, half written.
+  partial = os.path.join(ckpts, '6.orbax-checkpoint-tmp-1234567')
+  shutil.copytree(os.path.join(ckpts, '4'), partial)
+  shutil.rmtree(os.path.join(partial, 'state'))
+  run = train.Run(tiny_config(num_steps=6))
+  ckpt = checkpoint.Checkpointer(workdir, tiny_config(num_steps=6))
+  assert ckpt.latest_step() == 4
+  assert int(ckpt.restore(run.state).step) == 4
+  ckpt.close()
+  assert not os.path.exists(partial)
+
+
+def _expect_one_line_error(workdir, args, *parts):
+  before = {p: os.path.getmtime(os.path.join(r, p))
+            for r, _, files in os.walk(workdir) for p in files}
+  code, _, err = _finish(_main(workdir, *args))
+  lines = [line for line in err.splitlines() if line.strip()]
+  assert code != 0 and len(lines) == 1, err
+  for part in parts:
+    assert part in lines[0]
+  after = {p: os.path.getmtime(os.path.join(r, p))
+           for r, _, files in os.walk(workdir) for p in files}
+  assert after == before  # Nothing in the workdir was touched.
+
+
+TINY = ['--config=configs/quickstart.py:smoke', '--config.num_steps=10']
+
+
+def test_resume_with_a_structure_changing_config_is_refused(tmp_path):
+  workdir = str(tmp_path)
+  assert _finish(_main(workdir, *TINY))[0] == 0
+  _expect_one_line_error(workdir, [*TINY, '--config.mlp.width=64', '--config.loss=hinge'],
+                         'mlp.width: 128 -> 64', "loss: 'ns' -> 'hinge'", 'new --workdir')
+
+
+def test_corrupt_checkpoint_is_a_one_line_error_that_destroys_nothing(tmp_path):
+  workdir = str(tmp_path)
+  assert _finish(_main(workdir, *TINY))[0] == 0
+  state_dir = os.path.join(workdir, 'checkpoints', '10', 'state')
+  for root, _, files in os.walk(state_dir):
+    for name in files:
+      with open(os.path.join(root, name), 'wb') as f:
+        f.write(b'\x00garbage')
+  _expect_one_line_error(workdir, TINY, 'unreadable', '10')
+
+
+def test_workdir_that_cannot_be_created_is_a_one_line_error(tmp_path):
+  blocker = tmp_path / 'file'
+  blocker.write_text('precious')
+  code, _, err = _finish(_main(str(blocker / 'run'), *TINY))
+  assert code != 0 and len(err.strip().splitlines()) == 1 and 'cannot create' in err
+  assert blocker.read_text() == 'precious'
+
+
+def test_divergence_stops_the_run_naming_measurement_and_steps_and_saves_no_nan(tmp_path):
+  workdir = str(tmp_path)
+  code, _, err = _finish(_main(workdir, *TINY, '--config.g_lr=1e30', '--config.d_lr=1e30',
+                               '--config.checkpoint_every=1'))
+  lines = [line for line in err.splitlines() if line.strip()]
+  assert code != 0 and len(lines) == 1, err
+  assert 'non-finite' in lines[0] and 'between steps' in lines[0]
+  config = _smoke_config()
+  config.num_steps, config.g_lr, config.d_lr, config.checkpoint_every = 10, 1e30, 1e30, 1
+  if _steps_saved(workdir):  # Whatever was saved before the divergence is finite.
+    assert all(np.all(np.isfinite(x)) for x in jax.tree.leaves(_restored(config, workdir)))
+
+
+def test_skip_nonfinite_updates_leaves_parameters_unchanged():
+  tx = optim.make_optimizer(name='adam', lr=0.1, betas=(0.5, 0.999), schedule='constant',
+                            num_updates=10, grad_clip=0.0, skip_nonfinite=True)
+  params = {'w': np.ones(3, np.float32)}
+  opt_state = tx.init(params)
+  updates, opt_state = tx.update({'w': np.array([1.0, np.nan, 0.0], np.float32)}, opt_state,
+                                 params)
+  np.testing.assert_array_equal(optax.apply_updates(params, updates)['w'], params['w'])
+  updates, _ = tx.update({'w': np.ones(3, np.float32)}, opt_state, params)
+  assert np.all(optax.apply_updates(params, updates)['w'] < 1.0)
