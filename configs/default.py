@@ -2,8 +2,19 @@
 
 Fields every experiment has:
   seed: the run is a pure function of (config, seed).
-  dataset: data name (ring8, grid25).
-  model: model name (mlp).
+  dataset: data name: ring8, grid25 (2-D mixtures), mnist5k, digits8x8 (bundled real images)
+    or any TensorFlow Datasets image dataset (mnist, cifar10, celeb_a, svhn_cropped, ...).
+  data_split, data_dir: the tfds split and data directory ('' for tfds's default).
+  image_shape: (H, W, C) the models are built for; () takes it from the data. Image configs
+    set it, so pointing one at data of another shape is an error, not a different network.
+  model: mlp, dcgan (28/32/64 px) or resnet (SNGAN, 32 px).
+  g_width, d_width: base widths of the image models (DCGAN 64/64, SNGAN ResNet 256/128).
+  d_norm: critic normalisation: batch, layer, spectral or none (dcgan); spectral or none
+    (resnet); none (mlp).
+  num_classes: > 0 trains a class-conditional GAN (cGAN for dcgan, conditional BN and a
+    projection critic for resnet); must equal the dataset's number of classes.
+  sync_batch_stats: average batch-norm statistics over all devices (results then match one
+    device); False keeps them per device.
   loss: objective: minimax, ns, wgan, wgan_gp, hinge, lsgan.
   num_steps: training steps; one step is n_critic critic updates and one generator update.
   batch_size: global batch size, split over all devices.
@@ -23,7 +34,8 @@ Fields every experiment has:
   eval_every: steps between evaluations (the `evals` list).
   checkpoint_every: steps between checkpoints.
   keep_checkpoints: how many of the latest checkpoints to keep.
-  evals: evaluator names run every eval_every steps (modes).
+  evals: evaluator names run every eval_every steps: modes (2-D mixtures), grid (a sample
+    grid PNG of images, one class per row when conditional).
   num_eval_samples: generated samples per evaluation.
   mlp: width, depth and activation of the MLP generator and critic.
 """
@@ -35,7 +47,15 @@ def get_config():
   c = ml_collections.ConfigDict()
   c.seed = 0
   c.dataset = 'ring8'
+  c.data_split = 'train'
+  c.data_dir = ''
+  c.image_shape = ()
   c.model = 'mlp'
+  c.g_width = 64
+  c.d_width = 64
+  c.d_norm = 'none'
+  c.num_classes = 0
+  c.sync_batch_stats = True
   c.loss = 'ns'
   c.num_steps = 10_000
   c.batch_size = 256

@@ -7,6 +7,8 @@ import jax
 import jax.numpy as jnp
 import orbax.checkpoint as ocp
 
+from gan_jax import parallel
+
 log = logging.getLogger(__name__)
 
 # Fields a resumed run may change: they steer the loop, not the state or the trajectory.
@@ -122,7 +124,7 @@ class Checkpointer:
     Returns:
       False, without writing anything, when `state` holds NaN or infinite values.
     """
-    if not bool(_all_finite(state)):
+    if not bool(parallel.fetch(_all_finite(state))):
       return False
     self._manager.save(step, args=ocp.args.Composite(
         state=ocp.args.StandardSave(state),

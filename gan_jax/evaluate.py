@@ -1,12 +1,13 @@
 """Evaluators, chosen by name in `config.evals` and run every `config.eval_every` steps.
 
 Each evaluator has `run(state) -> (metrics, artifacts)`: `metrics` a dict of scalars for
-metrics.jsonl and TensorBoard, `artifacts` a dict of host arrays for plots (e.g. samples).
+metrics.jsonl and TensorBoard, `artifacts` a dict of host arrays the loop turns into PNGs:
+'scatter' (2-D samples, drawn over 'centers') or 'grid' (images in [-1, 1], 'grid_cols' wide).
 """
 import jax
-import numpy as np
+import jax.numpy as jnp
 
-from gan_jax import models
+from gan_jax import models, parallel
 from gan_jax.metrics import modes as modes_lib
 from gan_jax.state import sampling_params
 
@@ -18,7 +19,7 @@ class ModesEvaluator:
   differ only because the generator changed.
   """
 
-  def __init__(self, config, dataset, g_model):
+  def __init__(self, config, dataset, g_model, mesh):
     z = jax.random.normal(jax.random.fold_in(jax.random.PRNGKey(config.seed), 0xE7A1),
                           (config.num_eval_samples, config.z_dim))
     mixture = dataset.mixture
@@ -28,22 +29,46 @@ class ModesEvaluator:
       samples, _ = models.apply(g_model, params, model_state, z, train=False)
       return modes_lib.mode_statistics(samples, mixture.centers, mixture.std), samples
 
-    self._evaluate = jax.jit(evaluate)
+    self._evaluate = jax.jit(evaluate, out_shardings=parallel.replicated(mesh))
 
   def run(self, state):
-    """Returns ({'modes', 'hq_fraction', 'mode_kl'}, {'samples': (n, 2) array})."""
-    stats, samples = self._evaluate(sampling_params(state), state.g_model_state)
-    stats = jax.device_get(stats)
+    """Returns ({'modes', 'hq_fraction', 'mode_kl'}, {'scatter', 'centers'})."""
+    stats, samples = parallel.fetch(
+        self._evaluate(sampling_params(state), state.g_model_state))
     metrics = {'modes': int(stats['modes']), 'hq_fraction': float(stats['hq_fraction']),
                'mode_kl': float(stats['mode_kl'])}
-    return metrics, {'samples': np.asarray(samples)}
+    return metrics, {'scatter': samples, 'centers': self.centers}
+
+
+class GridEvaluator:
+  """A grid of samples from fixed latents: 8x8, or one class per row when conditional."""
+
+  COLS = 8
+
+  def __init__(self, config, dataset, g_model, mesh):
+    del dataset
+    rows = min(config.num_classes, 10) if config.num_classes else self.COLS
+    z = jax.random.normal(jax.random.fold_in(jax.random.PRNGKey(config.seed), 0x6121D),
+                          (rows * self.COLS, config.z_dim))
+    labels = (jnp.repeat(jnp.arange(rows), self.COLS) if config.num_classes else None)
+
+    def generate(params, model_state):
+      return models.apply(g_model, params, model_state, z, labels, train=False)[0]
+
+    self._generate = jax.jit(generate, out_shardings=parallel.replicated(mesh))
+
+  def run(self, state):
+    """Returns ({}, {'grid': images in [-1, 1], 'grid_cols': 8})."""
+    images = parallel.fetch(self._generate(sampling_params(state), state.g_model_state))
+    return {}, {'grid': images, 'grid_cols': self.COLS}
 
 
 EVALUATORS = {
     'modes': ModesEvaluator,
+    'grid': GridEvaluator,
 }
 
 
-def build(config, dataset, g_model):
+def build(config, dataset, g_model, mesh):
   """Instantiates the evaluators named in `config.evals`, in order."""
-  return {name: EVALUATORS[name](config, dataset, g_model) for name in config.evals}
+  return {name: EVALUATORS[name](config, dataset, g_model, mesh) for name in config.evals}

@@ -4,22 +4,33 @@
 
 `--config=FILE[:ARG]` names a config file whose `get_config(ARG)` returns the experiment;
 any field can be overridden with `--config.FIELD=VALUE` (e.g. `--config.num_steps=500`).
-The config fields are listed in configs/default.py.
+The config fields are listed in configs/default.py. A run uses every local device; for
+several hosts start one process per host with --coordinator_address, --num_processes and
+--process_id.
 """
 import importlib.util
 import logging
 import sys
 
 from absl import app, flags
+import jax
 from absl import logging as absl_logging
 from ml_collections import config_flags
 
-from gan_jax import checkpoint, train
+from gan_jax import checkpoint, parallel, train
+from gan_jax.data.tfds import DataUnavailableError
 from gan_jax.validation import ConfigError
 
 _CONFIG = config_flags.DEFINE_config_file(
     'config', None, 'Experiment config file, optionally with an argument: FILE[:ARG].')
 _WORKDIR = flags.DEFINE_string('workdir', None, 'Directory for metrics, plots and checkpoints.')
+_COORDINATOR = flags.DEFINE_string(
+    'coordinator_address', None, 'Multi-process runs: host:port of process 0 (every process '
+    'passes the same value).')
+_NUM_PROCESSES = flags.DEFINE_integer('num_processes', None,
+                                      'Multi-process runs: the number of processes.')
+_PROCESS_ID = flags.DEFINE_integer('process_id', None,
+                                   'Multi-process runs: this process, in [0, num_processes).')
 flags.mark_flags_as_required(['config', 'workdir'])
 
 
@@ -79,10 +90,13 @@ def main(argv):
   logger.setLevel(logging.INFO)
   logger.propagate = False  # absl's root handler would print every line a second time.
   try:
+    parallel.initialize(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
     summary = train.train_and_evaluate(_CONFIG.value, _WORKDIR.value)
-  except (ConfigError, checkpoint.CheckpointError, train.NonFiniteError,
-          train.WorkdirError) as e:
+  except (ConfigError, checkpoint.CheckpointError, DataUnavailableError,
+          parallel.DistributedError, train.NonFiniteError, train.WorkdirError) as e:
     sys.exit(f'error: {e}')
+  if jax.process_index() != 0:
+    return
   print('summary: ' + '  '.join(f'{k}={v:.4g}' if isinstance(v, float) else f'{k}={v}'
                                 for k, v in summary.items()), flush=True)
 

@@ -1,11 +1,12 @@
 """The training state: one explicit pytree holding everything a resume needs."""
+import functools
 from typing import Any
 
 import flax.struct
 import jax
 import jax.numpy as jnp
 
-from gan_jax import models
+from gan_jax import models, parallel
 
 
 @flax.struct.dataclass
@@ -32,32 +33,45 @@ class GANState:
   ema_params: Any
 
 
-def create(config, g_model, d_model, g_tx, d_tx, sample_shape):
-  """Initialises the state of a run from `config.seed`.
+def create(config, g_model, d_model, g_tx, d_tx, sample_shape, mesh):
+  """Initialises the state of a run from `config.seed`, replicated over `mesh`.
 
   Args:
     config: experiment config (seed, z_dim, ema_decay).
     g_model, d_model: the generator and critic modules.
     g_tx, d_tx: their optax optimizers.
     sample_shape: shape of one data sample.
+    mesh: the device mesh; every device (of every process) gets a full copy.
   Returns:
     A GANState at step 0.
   """
   key = jax.random.PRNGKey(config.seed)
-  k_g, k_d = jax.random.split(jax.random.fold_in(key, 0x1417))
-  g_params, g_model_state = models.init(g_model, k_g, jnp.zeros((1, config.z_dim)))
-  d_params, d_model_state = models.init(d_model, k_d, jnp.zeros((1,) + tuple(sample_shape)))
-  return GANState(
-      step=jnp.zeros((), jnp.int32),
-      key=key,
-      g_params=g_params,
-      d_params=d_params,
-      g_model_state=g_model_state,
-      d_model_state=d_model_state,
-      g_opt_state=g_tx.init(g_params),
-      d_opt_state=d_tx.init(d_params),
-      # A copy, not an alias: the train step donates every leaf of the state.
-      ema_params=jax.tree.map(jnp.copy, g_params) if config.ema_decay > 0 else None)
+
+  # One compiled program: initialising op by op would dispatch (and compile) hundreds of
+  # small operations. It runs once, so it is compiled without backend optimisation, which
+  # cuts the compile of the unrolled threefry generators from ~15 s to ~1 s on CPU.
+  @functools.partial(jax.jit, out_shardings=parallel.replicated(mesh),
+                     compiler_options={'xla_backend_optimization_level': 0})
+  def initial_state(key):
+    k_g, k_d = jax.random.split(jax.random.fold_in(key, 0x1417))
+    g_params, g_model_state = models.init(g_model, k_g, jnp.zeros((1, config.z_dim)),
+                                         config.num_classes)
+    d_params, d_model_state = models.init(d_model, k_d,
+                                         jnp.zeros((1,) + tuple(sample_shape)),
+                                         config.num_classes)
+    return GANState(
+        step=jnp.zeros((), jnp.int32),
+        key=key,
+        g_params=g_params,
+        d_params=d_params,
+        g_model_state=g_model_state,
+        d_model_state=d_model_state,
+        g_opt_state=g_tx.init(g_params),
+        d_opt_state=d_tx.init(d_params),
+        # A copy, not an alias: the train step donates every leaf of the state.
+        ema_params=jax.tree.map(jnp.copy, g_params) if config.ema_decay > 0 else None)
+
+  return initial_state(key)
 
 
 def sampling_params(state):

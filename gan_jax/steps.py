@@ -51,33 +51,36 @@ class StepFunctions:
     self.ema_start = config.ema_start
     self.n_critic = config.n_critic
     self.z_dim = config.z_dim
+    self.num_classes = config.num_classes
 
-  def d_update(self, state, real, z, eps):
-    """One critic update on a real batch and fakes generated from `z`.
+  def d_update(self, state, inputs):
+    """One critic update on a real batch and fakes generated from latents.
 
     Args:
       state: the GANState (replicated).
-      real: this device's real batch.
-      z: this device's latent batch.
-      eps: interpolation weights for the gradient penalty, one per example.
+      inputs: this device's shard of 'x' (real batch), 'z' (latents), 'eps' (gradient-
+        penalty interpolation weights) and, for conditional models, 'y' (real labels) and
+        'y_fake' (labels the fakes are generated for).
     Returns:
       (state, measurements) with the critic's parameters, model state and optimizer updated.
     """
     obj = self.objective
-    fake, _ = models.apply(self.g_model, state.g_params, state.g_model_state, z, train=True)
+    real, y, y_fake = inputs['x'], inputs.get('y'), inputs.get('y_fake')
+    fake, _ = models.apply(self.g_model, state.g_params, state.g_model_state, inputs['z'],
+                           y_fake, train=True)
     fake = lax.stop_gradient(fake)
 
     def loss_fn(d_params):
-      real_logits, ms = models.apply(self.d_model, d_params, state.d_model_state, real,
+      real_logits, ms = models.apply(self.d_model, d_params, state.d_model_state, real, y,
                                      train=True)
-      fake_logits, ms = models.apply(self.d_model, d_params, ms, fake, train=True)
+      fake_logits, ms = models.apply(self.d_model, d_params, ms, fake, y_fake, train=True)
       loss = obj.d_loss(real_logits, fake_logits)
       m = {'d_loss': loss,
            'd_real': _mean_output(real_logits, obj.probabilistic),
            'd_fake': _mean_output(fake_logits, obj.probabilistic)}
-      critic = lambda x: models.apply(self.d_model, d_params, ms, x, train=True)[0]
+      critic = lambda x: models.apply(self.d_model, d_params, ms, x, y, train=True)[0]
       if obj.penalty == 'gp':
-        m['gp'] = objectives.gradient_penalty(critic, real, fake, eps)
+        m['gp'] = objectives.gradient_penalty(critic, real, fake, inputs['eps'])
         loss = loss + self.gp_weight * m['gp']
       if self.r1_gamma > 0:
         m['r1'] = objectives.r1_penalty(critic, real)
@@ -96,14 +99,23 @@ class StepFunctions:
                           d_model_state=_pmean(model_state))
     return state, _pmean(m)
 
-  def g_update(self, state, z):
-    """One generator update against the current critic; also advances the EMA weights."""
+  def g_update(self, state, inputs):
+    """One generator update against the current critic; also advances the EMA weights.
+
+    Args:
+      state: the GANState.
+      inputs: this device's shard of 'z' and, for conditional models, 'y_fake'.
+    Returns:
+      (state, measurements).
+    """
     obj = self.objective
+    y_fake = inputs.get('y_fake')
 
     def loss_fn(g_params):
-      fake, g_ms = models.apply(self.g_model, g_params, state.g_model_state, z, train=True)
+      fake, g_ms = models.apply(self.g_model, g_params, state.g_model_state, inputs['z'],
+                                y_fake, train=True)
       fake_logits, d_ms = models.apply(self.d_model, state.d_params, state.d_model_state,
-                                       fake, train=True)
+                                       fake, y_fake, train=True)
       return obj.g_loss(fake_logits), (g_ms, d_ms)
 
     (loss, (g_ms, d_ms)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.g_params)
@@ -120,32 +132,37 @@ class StepFunctions:
          'g_update_norm': update_norm, 'g_param_norm': optax.tree.norm(params)}
     return state, _pmean(m)
 
-  def per_device_step(self, state, real, z_d, z_g, eps):
+  def per_device_step(self, state, critic_inputs, generator_inputs):
     """n_critic critic updates then one generator update, on this device's shard.
 
     Args:
       state: the GANState.
-      real: (n_critic, local_batch, ...) real data, one batch per critic update.
-      z_d: (n_critic, local_batch, z_dim) latents for the critic updates.
-      z_g: (local_batch, z_dim) latents for the generator update.
-      eps: (n_critic, local_batch) gradient-penalty interpolation weights.
+      critic_inputs: dict of arrays with leading axis n_critic, one slice per critic update
+        (see d_update).
+      generator_inputs: dict of arrays for the generator update (see g_update).
     Returns:
       (state, measurements); critic measurements are those of the last critic update.
     """
-    def critic_body(st, xs):
-      return self.d_update(st, *xs)
-
-    state, d_m = lax.scan(critic_body, state, (real, z_d, eps))
-    state, g_m = self.g_update(state, z_g)
+    state, d_m = lax.scan(self.d_update, state, critic_inputs)
+    state, g_m = self.g_update(state, generator_inputs)
     return state, {**jax.tree.map(lambda v: v[-1], d_m), **g_m}
 
   def draw_randomness(self, state, batch_size):
-    """Latents and interpolation weights of step `state.step` for the global batch."""
-    k_d, k_g, k_eps = jax.random.split(jax.random.fold_in(state.key, state.step), 3)
-    z_d = jax.random.normal(k_d, (self.n_critic, batch_size, self.z_dim))
-    z_g = jax.random.normal(k_g, (batch_size, self.z_dim))
-    eps = jax.random.uniform(k_eps, (self.n_critic, batch_size))
-    return z_d, z_g, eps
+    """Latents, fake labels and interpolation weights of step `state.step`, global batch.
+
+    Returns:
+      (critic_inputs, generator_inputs) dicts without the real data.
+    """
+    k_d, k_g, k_eps, k_yd, k_yg = jax.random.split(
+        jax.random.fold_in(state.key, state.step), 5)
+    critic = {'z': jax.random.normal(k_d, (self.n_critic, batch_size, self.z_dim)),
+              'eps': jax.random.uniform(k_eps, (self.n_critic, batch_size))}
+    generator = {'z': jax.random.normal(k_g, (batch_size, self.z_dim))}
+    if self.num_classes:
+      critic['y_fake'] = jax.random.randint(k_yd, (self.n_critic, batch_size), 0,
+                                            self.num_classes)
+      generator['y_fake'] = jax.random.randint(k_yg, (batch_size,), 0, self.num_classes)
+    return critic, generator
 
 
 def make_train_step(config, g_model, d_model, g_tx, d_tx, mesh):
@@ -158,19 +175,25 @@ def make_train_step(config, g_model, d_model, g_tx, d_tx, mesh):
     mesh: a mesh with a 'data' axis; the state is replicated over it, batches are sharded.
   Returns:
     train_step(state, batch) -> (state, measurements), with `state` donated. `batch['x']`
-    has shape (n_critic, global_batch, ...).
+    has shape (n_critic, global_batch, ...); `batch['y']` (n_critic, global_batch) holds the
+    labels when the models are conditional.
   """
   fns = StepFunctions(config, g_model, d_model, g_tx, d_tx)
-  batched = P(None, DATA_AXIS)
+  # check_vma=False gives pmap's semantics: a gradient taken on one device is that device's
+  # gradient, averaged explicitly with pmean. (With varying-manual-axes checking, JAX would
+  # already sum gradients of replicated parameters over devices in the transpose.)
   sharded_step = jax.shard_map(
       fns.per_device_step, mesh=mesh,
-      in_specs=(P(), batched, batched, P(DATA_AXIS), batched),
-      out_specs=(P(), P()))
+      in_specs=(P(), P(None, DATA_AXIS), P(DATA_AXIS)),
+      out_specs=(P(), P()), check_vma=False)
 
   @functools.partial(jax.jit, donate_argnums=0)
   def train_step(state, batch):
-    z_d, z_g, eps = fns.draw_randomness(state, batch['x'].shape[1])
-    state, measurements = sharded_step(state, batch['x'], z_d, z_g, eps)
+    critic_inputs, generator_inputs = fns.draw_randomness(state, batch['x'].shape[1])
+    critic_inputs['x'] = batch['x']
+    if config.num_classes:
+      critic_inputs['y'] = batch['y']
+    state, measurements = sharded_step(state, critic_inputs, generator_inputs)
     return state.replace(step=state.step + 1), measurements
 
   return train_step

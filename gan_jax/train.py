@@ -75,39 +75,50 @@ def _format(measurements, names=None):
 
 
 def _scalars(measurements):
-  return {k: float(v) for k, v in jax.device_get(measurements).items()}
+  return {k: float(v) for k, v in parallel.fetch(measurements).items()}
 
 
 class Run:
-  """Everything one experiment builds before its loop: data, models, state, step, evals."""
+  """Everything one experiment builds before its loop: data, models, state, step, evals.
 
-  def __init__(self, config):
+  Args:
+    config: the experiment config (validated here).
+    mesh: the device mesh; all devices of all processes by default.
+  """
+
+  def __init__(self, config, mesh=None):
     validation.validate(config)
-    validation.check_devices(config)
+    self.mesh = parallel.make_mesh() if mesh is None else mesh
+    validation.check_devices(config, self.mesh.size)
     self.config = config
-    self.mesh = parallel.make_mesh()
     self.dataset = data.build(config, self.mesh)
+    validation.check_data(config, self.dataset)
     self.g_model, self.d_model = models.build(config, self.dataset.sample_shape)
     g_tx, d_tx = optim.build(config)
-    self.state = parallel.replicate(
-        state_lib.create(config, self.g_model, self.d_model, g_tx, d_tx,
-                         self.dataset.sample_shape), self.mesh)
+    self.state = state_lib.create(config, self.g_model, self.d_model, g_tx, d_tx,
+                                  self.dataset.sample_shape, self.mesh)
     self.train_step = steps.make_train_step(config, self.g_model, self.d_model, g_tx, d_tx,
                                             self.mesh)
-    self.evaluators = evaluate.build(config, self.dataset, self.g_model)
+    self.evaluators = evaluate.build(config, self.dataset, self.g_model, self.mesh)
 
 
 def _evaluate(run, step, writer):
-  """Runs every evaluator and writes its metrics and plots."""
+  """Runs every evaluator and writes its metrics and pictures."""
   metrics = {}
   for name, evaluator in run.evaluators.items():
     values, artifacts = evaluator.run(run.state)
     metrics.update(values)
-    if writer and 'samples' in artifacts and artifacts['samples'].shape[-1] == 2:
-      path = os.path.join(writer.workdir, f'samples_{step:07d}.png')
+    if not writer:
+      continue
+    path = os.path.join(writer.workdir, f'{name}_{step:07d}.png')
+    if 'scatter' in artifacts:
       title = f'step {step}: ' + ', '.join(f'{k} {v:.3g}' for k, v in values.items())
-      writers.plot_samples(path, artifacts['samples'], evaluator.centers, title)
-      writer.write_image(step, f'{name}/samples', path)
+      writers.plot_samples(path, artifacts['scatter'], artifacts['centers'], title)
+    elif 'grid' in artifacts:
+      writers.save_grid(path, artifacts['grid'], artifacts['grid_cols'])
+    else:
+      continue
+    writer.write_image(step, f'{name}/samples', path)
   if writer:
     writer.write(step, metrics, 'eval')
   log.info('eval step %d: %s', step, _format(metrics))
@@ -133,7 +144,7 @@ def train_and_evaluate(config, workdir):
   _prepare_workdir(workdir)
   ckpt = checkpoint.Checkpointer(workdir, config)
   run.state = ckpt.restore(run.state)
-  first_step = int(run.state.step)
+  first_step = int(parallel.fetch(run.state.step))
   writer = None
   if jax.process_index() == 0:
     writer = writers.MetricWriter(workdir, resume_step=first_step)
@@ -148,7 +159,7 @@ def train_and_evaluate(config, workdir):
   finally:
     stop.restore()
     ckpt.close()
-  summary = {'steps': int(run.state.step), 'seconds': round(time.time() - start, 2),
+  summary = {'steps': int(parallel.fetch(run.state.step)), 'seconds': round(time.time() - start, 2),
              **summary}
   if writer:
     records = writers.read_metrics(workdir)

@@ -2,8 +2,6 @@
 import math
 import numbers
 
-import jax
-
 from gan_jax import data, evaluate, models, objectives, optim
 from gan_jax.models import mlp
 
@@ -43,25 +41,37 @@ def validate(config):
   Args:
     config: the experiment ConfigDict.
   """
-  _check_choice(config, 'dataset', data.DATASETS)
+  if not data.is_known(config.dataset):
+    raise ConfigError(f'config.dataset={config.dataset!r} is neither a built-in dataset '
+                      f'({", ".join(data.BUILT_IN)}) nor a TensorFlow Datasets name')
   _check_choice(config, 'model', models.MODELS)
+  _check_choice(config, 'd_norm', models.D_NORMS[config.model])
+  if config.loss == 'wgan_gp' and config.d_norm == 'batch':
+    raise ConfigError("config.d_norm='batch' cannot be used with config.loss='wgan_gp': the "
+                      'gradient penalty needs a critic whose outputs do not mix examples; '
+                      'choose layer, spectral or none')
   _check_choice(config, 'loss', objectives.OBJECTIVES)
   _check_choice(config, 'optimizer', optim.OPTIMIZERS)
   _check_choice(config, 'g_schedule', optim.SCHEDULES)
   _check_choice(config, 'd_schedule', optim.SCHEDULES)
   for field in ('num_steps', 'batch_size', 'n_critic', 'z_dim', 'log_every', 'eval_every',
-                'checkpoint_every', 'keep_checkpoints', 'num_eval_samples', 'mlp.width', 'mlp.depth'):
+                'checkpoint_every', 'keep_checkpoints', 'num_eval_samples', 'g_width', 'd_width',
+                'mlp.width', 'mlp.depth'):
     _check_number(config, field, integer=True, low=0)
   _check_number(config, 'seed', integer=True, low=0, low_inclusive=True)
   _check_number(config, 'ema_start', integer=True, low=0, low_inclusive=True)
+  _check_number(config, 'num_classes', integer=True, low=0, low_inclusive=True)
+  if config.num_classes and config.model == 'mlp':
+    raise ConfigError(f'config.num_classes={config.num_classes} needs a conditional model; '
+                      "config.model='mlp' is unconditional (use dcgan or resnet)")
   for field in ('g_lr', 'd_lr'):
     _check_number(config, field, integer=False, low=0)
   for field in ('gp_weight', 'wgan_clip', 'r1_gamma', 'g_grad_clip', 'd_grad_clip'):
     _check_number(config, field, integer=False, low=0, low_inclusive=True)
   _check_number(config, 'ema_decay', integer=False, low=0, low_inclusive=True, high=1)
-  if not isinstance(config.skip_nonfinite_updates, bool):
-    raise ConfigError(f'config.skip_nonfinite_updates={config.skip_nonfinite_updates!r} must '
-                      'be True or False')
+  for field in ('skip_nonfinite_updates', 'sync_batch_stats'):
+    if not isinstance(config[field], bool):
+      raise ConfigError(f'config.{field}={config[field]!r} must be True or False')
   for field in ('g_betas', 'd_betas'):
     betas = tuple(config[field])
     if len(betas) != 2 or not all(isinstance(b, numbers.Real) and 0 <= b < 1 for b in betas):
@@ -78,14 +88,38 @@ def validate(config):
                       f'but config.dataset={config.dataset!r}')
 
 
-def check_devices(config, num_devices=None):
+def check_data(config, dataset):
+  """Requires the loaded dataset to fit the config's models and evaluators.
+
+  Args:
+    config: the experiment config.
+    dataset: the built dataset (sample_shape, num_classes).
+  """
+  shape = tuple(dataset.sample_shape)
+  if config.image_shape and tuple(config.image_shape) != shape:
+    raise ConfigError(f'config.image_shape={tuple(config.image_shape)} but dataset '
+                      f'{config.dataset!r} has examples of shape {shape} (channels and '
+                      'resolution must match the model)')
+  try:
+    models.check_data_shape(config.model, shape)
+  except ValueError as e:
+    raise ConfigError(f'config.model={config.model!r} does not fit dataset '
+                      f'{config.dataset!r}: {e}') from e
+  if config.num_classes and config.num_classes != dataset.num_classes:
+    raise ConfigError(f'config.num_classes={config.num_classes} but dataset '
+                      f'{config.dataset!r} has {dataset.num_classes} classes')
+  if 'grid' in config.evals and len(shape) != 3:
+    raise ConfigError(f"config.evals has 'grid', which needs image data, but dataset "
+                      f'{config.dataset!r} has examples of shape {shape}')
+
+
+def check_devices(config, num_devices):
   """Requires the global batch to split evenly over the devices.
 
   Args:
     config: the experiment config.
-    num_devices: device count; all devices of all processes by default.
+    num_devices: the number of devices of the mesh (all processes together).
   """
-  num_devices = num_devices or jax.device_count()
   if config.batch_size % num_devices:
     raise ConfigError(f'config.batch_size={config.batch_size} must be divisible by the '
                       f'number of devices ({num_devices})')

@@ -89,6 +89,20 @@ def plot_samples(path, samples, centers, title):
   plt.close(fig)
 
 
+def save_grid(path, images, cols):
+  """Writes images in [-1, 1], shape (N, H, W, C), as a PNG grid `cols` wide (1px gaps)."""
+  images = np.clip((np.asarray(images, np.float32) + 1.0) * 127.5, 0, 255).astype(np.uint8)
+  if images.shape[-1] == 1:
+    images = np.repeat(images, 3, axis=-1)
+  n, h, w, c = images.shape
+  rows = -(-n // cols)
+  grid = np.full((rows * (h + 1) + 1, cols * (w + 1) + 1, c), 255, np.uint8)
+  for i, image in enumerate(images):
+    top, left = 1 + (i // cols) * (h + 1), 1 + (i % cols) * (w + 1)
+    grid[top:top + h, left:left + w] = image
+  plt.imsave(path, grid)
+
+
 def plot_curves(path, records):
   """One panel per logged quantity, each against the step, from metrics.jsonl records."""
   names = sorted({k for r in records for k, v in r.items()

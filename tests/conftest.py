@@ -1,6 +1,23 @@
-"""Makes the repository root importable so tests can load configs/ and tests/helpers."""
+"""Test set-up: 8 emulated CPU devices in the test process, and the repository root
+importable so tests can load configs/ and tests/helpers."""
 import os
 import sys
+
+_DEVICES_FLAG = '--xla_force_host_platform_device_count'
+_OTHER_XLA_FLAGS = ' '.join(f for f in os.environ.get('XLA_FLAGS', '').split()
+                            if not f.startswith(_DEVICES_FLAG))
+# Must precede the first jax import: every in-process train step runs sharded over 8 devices.
+os.environ['XLA_FLAGS'] = f'{_OTHER_XLA_FLAGS} {_DEVICES_FLAG}=8'.strip()
+
+
+def run_env(devices=1):
+  """The environment for a `python -m gan_jax.main` subprocess with `devices` CPU devices.
+
+  Long subprocess runs use one device: XLA:CPU's in-process all-reduce between emulated
+  devices can stall when 8 of them share 2 cores for thousands of steps (it aborts the run).
+  """
+  flags = f'{_OTHER_XLA_FLAGS} {_DEVICES_FLAG}={devices}'.strip()
+  return dict(os.environ, XLA_FLAGS=flags)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:

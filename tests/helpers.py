@@ -1,5 +1,6 @@
-"""Tiny configs shared by the tests."""
+"""Tiny configs and checkpoint reading shared by the tests."""
 from configs import default
+from gan_jax import checkpoint, parallel, train
 
 
 def tiny_config(**overrides):
@@ -17,3 +18,12 @@ def tiny_config(**overrides):
   for key, value in overrides.items():
     c[key] = value
   return c
+
+
+def restored_state(config, workdir):
+  """The latest checkpointed state of the run of `config` in `workdir`, on the host."""
+  run = train.Run(config)
+  ckpt = checkpoint.Checkpointer(workdir, config)
+  state = ckpt.restore(run.state)
+  ckpt.close()
+  return parallel.fetch(state)

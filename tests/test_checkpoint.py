@@ -14,8 +14,8 @@ import optax
 import pytest
 
 from gan_jax import checkpoint, optim, train
-from tests.conftest import ROOT
-from tests.helpers import tiny_config
+from tests.conftest import ROOT, run_env
+from tests.helpers import restored_state, tiny_config
 
 SMOKE = ['--config=configs/quickstart.py:smoke', '--config.num_steps=1500',
          '--config.checkpoint_every=100', '--config.log_every=50', '--config.eval_every=500']
@@ -23,7 +23,8 @@ SMOKE = ['--config=configs/quickstart.py:smoke', '--config.num_steps=1500',
 
 def _main(workdir, *args):
   return subprocess.Popen([sys.executable, '-m', 'gan_jax.main', f'--workdir={workdir}', *args],
-                          cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                          cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          env=run_env())
 
 
 def _finish(proc):
@@ -37,14 +38,6 @@ def _records(workdir):
   for r in records:
     r.pop('steps_per_sec', None)  # Wall-clock timing: the only field allowed to differ.
   return records
-
-
-def _restored(config, workdir):
-  run = train.Run(config)
-  ckpt = checkpoint.Checkpointer(workdir, config)
-  state = ckpt.restore(run.state)
-  ckpt.close()
-  return jax.device_get(state)
 
 
 def _steps_saved(workdir):
@@ -81,7 +74,9 @@ def _interrupt_when_saved(workdir, sig, min_step):
   proc = _main(workdir, *SMOKE)
   deadline = time.time() + 240
   while not any(s >= min_step for s in _steps_saved(workdir)):
-    assert proc.poll() is None and time.time() < deadline, 'run ended before the signal'
+    if proc.poll() is not None or time.time() > deadline:
+      proc.kill()
+      raise AssertionError('run ended before the signal: ' + proc.communicate()[1][-3000:])
     time.sleep(0.02)
   proc.send_signal(sig)
   return _finish(proc)
@@ -95,7 +90,7 @@ def test_sigkill_at_an_arbitrary_step_then_rerun_matches_uninterrupted_run(refer
   code, out, err = _finish(_main(workdir, *SMOKE))
   assert code == 0, err[-2000:]
   assert 'summary: steps=1500' in out
-  _assert_same_state(_restored(_smoke_config(), workdir), _restored(_smoke_config(), reference))
+  _assert_same_state(restored_state(_smoke_config(), workdir), restored_state(_smoke_config(), reference))
   assert _records(workdir) == _records(reference)
 
 
@@ -108,7 +103,7 @@ def test_sigterm_checkpoints_the_current_step_and_exits_cleanly(reference, tmp_p
   assert stopped_at in _steps_saved(workdir) and stopped_at < 1500
   code, out, err = _finish(_main(workdir, *SMOKE))
   assert code == 0, err[-2000:]
-  _assert_same_state(_restored(_smoke_config(), workdir), _restored(_smoke_config(), reference))
+  _assert_same_state(restored_state(_smoke_config(), workdir), restored_state(_smoke_config(), reference))
   assert _records(workdir) == _records(reference)
 
 
@@ -127,7 +122,7 @@ def test_more_steps_is_a_safe_override_that_continues_the_run(tmp_path):
   train.train_and_evaluate(short, resumed)
   train.train_and_evaluate(long, resumed)
   train.train_and_evaluate(long, straight)
-  _assert_same_state(_restored(long, resumed), _restored(long, straight))
+  _assert_same_state(restored_state(long, resumed), restored_state(long, straight))
   assert _records(resumed) == _records(straight)
 
 
@@ -200,7 +195,7 @@ def test_divergence_stops_the_run_naming_measurement_and_steps_and_saves_no_nan(
   config = _smoke_config()
   config.num_steps, config.g_lr, config.d_lr, config.checkpoint_every = 10, 1e30, 1e30, 1
   if _steps_saved(workdir):  # Whatever was saved before the divergence is finite.
-    assert all(np.all(np.isfinite(x)) for x in jax.tree.leaves(_restored(config, workdir)))
+    assert all(np.all(np.isfinite(x)) for x in jax.tree.leaves(restored_state(config, workdir)))
 
 
 def test_skip_nonfinite_updates_leaves_parameters_unchanged():

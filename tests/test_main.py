@@ -6,12 +6,13 @@ import sys
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_env
 
 
 def _main(workdir, *args):
   cmd = [sys.executable, '-m', 'gan_jax.main', f'--workdir={workdir}', *args]
-  return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+  return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300,
+                        env=run_env())
 
 
 def test_quickstart_smoke_runs_end_to_end_and_writes_its_outputs(tmp_path):
@@ -22,7 +23,7 @@ def test_quickstart_smoke_runs_end_to_end_and_writes_its_outputs(tmp_path):
   files = set(os.listdir(workdir))
   assert {'config.json', 'metrics.jsonl', 'curves.png', 'summary.json'} <= files
   assert any(f.startswith('events.out.tfevents') for f in files)
-  assert any(f.startswith('samples_') and f.endswith('.png') for f in files)
+  assert any(f.startswith('modes_') and f.endswith('.png') for f in files)
   config = json.loads((workdir / 'config.json').read_text())
   records = [json.loads(line) for line in (workdir / 'metrics.jsonl').read_text().splitlines()]
   train_records = [r for r in records if 'd_loss' in r]
@@ -65,6 +66,6 @@ def test_bad_input_is_a_one_line_error_before_any_work(tmp_path, flag, expected)
 def test_workdir_is_required(tmp_path):
   proc = subprocess.run([sys.executable, '-m', 'gan_jax.main',
                          '--config=configs/quickstart.py'], cwd=ROOT, capture_output=True,
-                        text=True, timeout=120)
+                        text=True, timeout=120, env=run_env())
   assert proc.returncode != 0
   assert 'workdir' in proc.stderr and len(proc.stderr.strip().splitlines()) == 1

@@ -1,15 +1,38 @@
 """Dataset registry: a name in `config.dataset` -> an object with `batch_at(step)`.
 
+Names: the 2-D mixtures (ring8, grid25), the bundled real images (mnist5k, digits8x8), and
+any other name is looked up in TensorFlow Datasets (mnist, cifar10, celeb_a, ...).
+
 Every dataset exposes `sample_shape` (one example, no batch axis), `num_classes` (0 when
 unlabelled) and `batch_at(step)`, which returns the device-resident batch of training step
-`step` as a dict with 'x' of shape (n_critic, batch_size, *sample_shape). Because a batch is a
-function of (seed, step) alone, a resumed run needs no iterator state.
+`step` as a dict with 'x' of shape (n_critic, batch_size, *sample_shape) and, for labelled
+data, 'y' of shape (n_critic, batch_size). Because a batch is a function of (seed, step)
+alone, a resumed run needs no iterator state.
 """
-from gan_jax.data import mixtures
+from gan_jax.data import arrays, bundled, mixtures
 
-DATASETS = {name: mixtures.MixtureData for name in mixtures.MIXTURES}
+BUILT_IN = tuple(mixtures.MIXTURES) + tuple(bundled.BUNDLED)
+
+
+def is_known(name):
+  """Whether `name` is a built-in dataset or one TensorFlow Datasets provides."""
+  if name in BUILT_IN:
+    return True
+  from gan_jax.data import tfds  # pylint: disable=import-outside-toplevel
+  return tfds.exists(name)
+
+
+def load_images(config):
+  """(uint8 images (N, H, W, C), labels or None, num_classes) of an image dataset."""
+  if config.dataset in bundled.BUNDLED:
+    return bundled.BUNDLED[config.dataset]()
+  from gan_jax.data import tfds  # pylint: disable=import-outside-toplevel
+  return tfds.load(config.dataset, config.data_split, config.data_dir or None)
 
 
 def build(config, mesh):
   """Builds the dataset named by `config.dataset`, sharded over `mesh`."""
-  return DATASETS[config.dataset](config, mesh)
+  if config.dataset in mixtures.MIXTURES:
+    return mixtures.MixtureData(config, mesh)
+  images, labels, num_classes = load_images(config)
+  return arrays.ArrayData(config.dataset, images, labels, num_classes, config, mesh)

@@ -1,11 +1,31 @@
-"""Model registry and the pure helpers that thread mutable collections explicitly."""
-import jax
+"""Model registry and the pure helpers that thread mutable collections explicitly.
 
-from gan_jax.models import mlp
+Every generator and critic is a Linen module called as `module(x, labels, train)`: `labels`
+is None for unconditional models, `train` selects batch statistics and spectral-norm updates.
+"""
+import jax
+import jax.numpy as jnp
+
+from gan_jax.models import dcgan, mlp, resnet
 
 MODELS = {
     'mlp': mlp.build,
+    'dcgan': dcgan.build,
+    'resnet': resnet.build,
 }
+# Critic normalisations each model offers (`config.d_norm`); the MLP has none.
+D_NORMS = {'mlp': ('none',), 'dcgan': dcgan.D_NORMS, 'resnet': resnet.D_NORMS}
+
+
+def check_data_shape(model, data_shape):
+  """Raises ValueError, saying what fits, if `model` cannot produce samples of `data_shape`."""
+  if model == 'dcgan':
+    if len(data_shape) != 3 or data_shape[0] != data_shape[1]:
+      raise ValueError(f'dcgan needs square images (H, H, C), the data has shape {data_shape}')
+    dcgan.geometry(data_shape[0])
+  elif model == 'resnet' and (len(data_shape) != 3 or tuple(data_shape[:2]) != (32, 32)):
+    raise ValueError(f'resnet is the 32x32 SNGAN architecture, the data has shape '
+                     f'{tuple(data_shape)}')
 
 
 def build(config, data_shape):
@@ -17,41 +37,43 @@ def build(config, data_shape):
   Returns:
     A (generator, critic) pair of flax.linen Modules.
   """
-  return MODELS[config.model](config, data_shape)
+  return MODELS[config.model](config, tuple(data_shape))
 
 
-def init(model, key, x):
-  """Initialises `model` on the example batch `x`.
+def init(model, key, x, num_classes=0):
+  """Initialises `model` on the example batch `x` (with label 0 when conditional).
 
   Returns:
     (params, model_state): the 'params' collection and a dict of the other collections
     (batch statistics, spectral-norm vectors), possibly empty.
   """
-  variables = dict(model.init(key, x, train=False))
+  labels = jnp.zeros((x.shape[0],), jnp.int32) if num_classes else None
+  variables = dict(model.init(key, x, labels, train=False))
   params = variables.pop('params')
   return params, variables
 
 
-def apply(model, params, model_state, x, *, train):
+def apply(model, params, model_state, x, labels=None, *, train):
   """Applies `model`, returning its output and its updated mutable collections.
 
   In training mode the mutable collections (batch_stats, spectral-norm vectors) are updated
   and returned; in eval mode they are read only and returned unchanged.
 
   Args:
-    model: a Linen module whose __call__ takes (x, train).
+    model: a Linen module called as (x, labels, train).
     params: its 'params' collection.
     model_state: dict of its other collections.
     x: the input batch.
+    labels: int class labels of the batch, or None.
     train: training mode.
   Returns:
     (output, new_model_state).
   """
   variables = {'params': params, **model_state}
   if train and model_state:
-    out, new_state = model.apply(variables, x, train=True, mutable=list(model_state))
+    out, new_state = model.apply(variables, x, labels, train=True, mutable=list(model_state))
     return out, dict(new_state)
-  return model.apply(variables, x, train=train), model_state
+  return model.apply(variables, x, labels, train=train), model_state
 
 
 def count_params(params):

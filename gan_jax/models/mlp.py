@@ -22,8 +22,8 @@ class MLPGenerator(nn.Module):
   out_shape: Sequence[int]
 
   @nn.compact
-  def __call__(self, z, train: bool = False):
-    del train  # No batch statistics in this model; the flag keeps one signature for all.
+  def __call__(self, z, labels=None, train: bool = False):
+    del labels, train  # Unconditional, no batch statistics; one signature for all models.
     act = ACTIVATIONS[self.activation]
     h = z
     for _ in range(self.depth):
@@ -39,8 +39,8 @@ class MLPCritic(nn.Module):
   activation: str
 
   @nn.compact
-  def __call__(self, x, train: bool = False):
-    del train
+  def __call__(self, x, labels=None, train: bool = False):
+    del labels, train
     act = ACTIVATIONS[self.activation]
     h = x.reshape((x.shape[0], -1))
     for _ in range(self.depth):

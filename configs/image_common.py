@@ -1,0 +1,71 @@
+"""Settings shared by the image experiments (imported by their config files)."""
+from configs import default
+
+
+def dcgan(dataset, image_shape, *, arg=None):
+  """DCGAN defaults (Radford et al. 2016): Adam 2e-4, betas (0.5, 0.999), batch 64, z 100,
+  non-saturating loss, batch norm in both networks.
+
+  Args:
+    dataset: dataset name.
+    image_shape: (H, W, C) the models are built for.
+    arg: 'smoke' for a 2-step variant that tests run; None for the full experiment.
+  Returns:
+    The config.
+  """
+  c = default.get_config()
+  c.dataset = dataset
+  c.image_shape = image_shape
+  c.model = 'dcgan'
+  c.d_norm = 'batch'
+  c.loss = 'ns'
+  c.z_dim = 100
+  c.batch_size = 64
+  c.g_lr = c.d_lr = 2e-4
+  c.g_betas = c.d_betas = (0.5, 0.999)
+  c.evals = ('grid',)
+  c.num_steps = 20_000
+  c.log_every = 100
+  c.eval_every = 1_000
+  c.checkpoint_every = 1_000
+  return smoke(c) if _parse(arg) else c
+
+
+def sngan(dataset, *, arg=None):
+  """SNGAN CIFAR-10 defaults (Miyato et al. 2018): ResNet, hinge, spectral norm, n_critic 5,
+  Adam 2e-4 with betas (0, 0.9), batch 64, z 128, 50k generator steps, linear decay."""
+  c = default.get_config()
+  c.dataset = dataset
+  c.image_shape = (32, 32, 3)
+  c.model = 'resnet'
+  c.g_width, c.d_width = 256, 128
+  c.d_norm = 'spectral'
+  c.loss = 'hinge'
+  c.n_critic = 5
+  c.z_dim = 128
+  c.batch_size = 64
+  c.g_lr = c.d_lr = 2e-4
+  c.g_betas = c.d_betas = (0.0, 0.9)
+  c.g_schedule = c.d_schedule = 'linear'
+  c.evals = ('grid',)
+  c.num_steps = 50_000
+  c.log_every = 100
+  c.eval_every = 5_000
+  c.checkpoint_every = 5_000
+  return smoke(c) if _parse(arg) else c
+
+
+def _parse(arg):
+  if arg not in (None, '', 'smoke'):
+    raise ValueError(f"unknown config argument {arg!r}; allowed: 'smoke' or none")
+  return arg == 'smoke'
+
+
+def smoke(c):
+  """Shrinks a config to 2 steps of a small batch and narrow networks (same layers), evaluated
+  and checkpointed at the end: the whole code path in seconds."""
+  c.num_steps = 2
+  c.batch_size = 8
+  c.g_width = c.d_width = 16
+  c.log_every = c.eval_every = c.checkpoint_every = 2
+  return c

@@ -1,0 +1,79 @@
+"""In-memory image datasets held on device, batched in a fixed order that depends only on
+(seed, step): examples are visited epoch by epoch, each epoch in its own random permutation."""
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.sharding import NamedSharding, PartitionSpec as P
+
+
+def epoch_indices(key, step, *, num_examples, per_step):
+  """Dataset indices of the `per_step` examples of training step `step`.
+
+  The stream of examples is epoch 0 in permutation fold_in(key, 0), then epoch 1 in
+  permutation fold_in(key, 1), and so on; step t takes positions [t * per_step, (t + 1) *
+  per_step) of that stream.
+
+  Args:
+    key: the data order's PRNG key.
+    step: training step (traced or concrete int).
+    num_examples: dataset size.
+    per_step: examples consumed per step.
+  Returns:
+    int32 indices of shape (per_step,).
+  """
+  position = step * per_step + jnp.arange(per_step)
+  epoch = position // num_examples
+  first_epoch = epoch[0]
+  span = -(-per_step // num_examples) + 1  # Epochs one step can touch.
+  perms = jnp.stack([jax.random.permutation(jax.random.fold_in(key, first_epoch + e),
+                                            num_examples) for e in range(span)])
+  return perms[epoch - first_epoch, position % num_examples]
+
+
+class ArrayData:
+  """uint8 images (N, H, W, C) and optional int labels, batched on device.
+
+  Each batch is {'x': float32 in [-1, 1] of shape (n_critic, batch_size, H, W, C)} plus
+  {'y': int32 (n_critic, batch_size)} for labelled data; sharded over the 'data' axis.
+
+  Args:
+    name: the dataset's name.
+    images: uint8 array (N, H, W, C).
+    labels: int array (N,) or None.
+    num_classes: number of label classes (0 if unlabelled).
+    config: experiment config (seed, n_critic, batch_size).
+    mesh: the device mesh.
+  """
+
+  def __init__(self, name, images, labels, num_classes, config, mesh):
+    self.name = name
+    self.sample_shape = tuple(images.shape[1:])
+    self.num_classes = num_classes
+    self.num_examples = images.shape[0]
+    replicated = NamedSharding(mesh, P())
+    self._images = jax.device_put(np.asarray(images, np.uint8), replicated)
+    self._labels = None if labels is None else jax.device_put(np.asarray(labels, np.int32),
+                                                             replicated)
+    key = jax.random.fold_in(jax.random.PRNGKey(config.seed), 0x0DA7A)
+    shape = (config.n_critic, config.batch_size)
+    self._batch_at = jax.jit(
+        functools.partial(self._gather, key=key, shape=shape),
+        out_shardings=NamedSharding(mesh, P(None, 'data')))
+
+  def _gather(self, images, labels, step, *, key, shape):
+    idx = epoch_indices(key, step, num_examples=images.shape[0],
+                        per_step=shape[0] * shape[1]).reshape(shape)
+    batch = {'x': images[idx].astype(jnp.float32) / 127.5 - 1.0}
+    if labels is not None:
+      batch['y'] = labels[idx]
+    return batch
+
+  def batch_at(self, step):
+    """Returns the batch for training step `step`."""
+    return self._batch_at(self._images, self._labels, step)
+
+  def images(self):
+    """All images as a host uint8 array (N, H, W, C), e.g. for reference statistics."""
+    return np.asarray(self._images)

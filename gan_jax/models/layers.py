@@ -1,0 +1,120 @@
+"""Layers shared by the image models: spectral norm, (conditional) batch norm, init helpers."""
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from gan_jax.parallel import DATA_AXIS
+
+SPECTRAL = 'spectral'  # The mutable collection holding the power-iteration vectors.
+
+dcgan_init = nn.initializers.normal(0.02)  # N(0, 0.02) for every conv, as in the DCGAN paper.
+
+
+def dcgan_scale_init(key, shape, dtype=jnp.float32):
+  """Batch-norm scales ~ N(1, 0.02), the DCGAN reference initialisation."""
+  return 1.0 + 0.02 * jax.random.normal(key, shape, dtype)
+
+
+def spectral(layer, x, *, enabled, train):
+  """Applies `layer` to `x`, its kernels divided by their spectral norm when `enabled`.
+
+  One power-iteration step per training-mode call updates the persistent `u` vectors in the
+  'spectral' collection; in eval mode the stored vectors are read and never written.
+
+  Args:
+    layer: an unbound Linen layer (Dense, Conv, ConvTranspose, Embed).
+    x: its input.
+    enabled: wrap the layer in spectral normalisation.
+    train: training mode.
+  Returns:
+    The layer's output.
+  """
+  if not enabled:
+    return layer(x)
+  return nn.SpectralNorm(layer, collection_name=SPECTRAL)(x, update_stats=train)
+
+
+def batch_norm(*, train, sync, scale_init=nn.initializers.ones, name=None):
+  """Batch norm with PyTorch's defaults (momentum 0.1, eps 1e-5).
+
+  Args:
+    train: use batch statistics and update the running averages.
+    sync: in training mode, average the statistics over the 'data' mesh axis, so a
+      data-parallel step normalises exactly like one device holding the global batch.
+    scale_init: initialiser of the scale.
+    name: optional module name.
+  Returns:
+    A flax.linen.BatchNorm.
+  """
+  return nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5,
+                      axis_name=DATA_AXIS if (sync and train) else None,
+                      scale_init=scale_init, name=name)
+
+
+class ConditionalBatchNorm(nn.Module):
+  """Batch norm whose scale and shift are looked up per class (de Vries et al. 2017).
+
+  Attributes:
+    num_classes: number of classes.
+    sync: synchronise batch statistics over the 'data' axis in training mode.
+  """
+  num_classes: int
+  sync: bool = True
+
+  @nn.compact
+  def __call__(self, x, labels, train: bool = False):
+    features = x.shape[-1]
+    h = nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5,
+                     use_scale=False, use_bias=False,
+                     axis_name=DATA_AXIS if (self.sync and train) else None)(x)
+    gamma = nn.Embed(self.num_classes, features, embedding_init=nn.initializers.ones)(labels)
+    beta = nn.Embed(self.num_classes, features, embedding_init=nn.initializers.zeros)(labels)
+    return h * gamma[:, None, None, :] + beta[:, None, None, :]
+
+
+# For output phase a (row or column parity), the 4x4 kernel tap that each of the 3 positions
+# of a 3x3 window over the input uses; 4 selects a zero tap.
+_PHASE_TAPS = np.array([[0, 2, 4], [4, 1, 3]])
+
+
+def up_conv_subpixel(x, kernel):
+  """The stride-2, 4x4 transposed convolution of UpConv, as one 3x3 convolution.
+
+  Output pixel (2i + a, 2j + b) depends on a 3x3 input window through the taps of phase
+  (a, b): the four phases become 4 x C_out channels of an ordinary convolution, then move
+  to their pixels (depth to space). XLA:CPU differentiates ordinary convolutions about four
+  times faster than input-dilated ones; the result is the same.
+  """
+  c_in, c_out = kernel.shape[2:]
+  padded = jnp.pad(kernel, ((0, 1), (0, 1), (0, 0), (0, 0)))
+  phases = [padded[_PHASE_TAPS[a]][:, _PHASE_TAPS[b]] for a in (0, 1) for b in (0, 1)]
+  k = jnp.stack(phases, axis=3).reshape(3, 3, c_in, 4 * c_out)
+  y = jax.lax.conv_general_dilated(x, k, (1, 1), ((1, 1), (1, 1)),
+                                   dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
+  b, h, w, _ = y.shape
+  return y.reshape(b, h, w, 2, 2, c_out).transpose(0, 1, 3, 2, 4, 5).reshape(
+      b, 2 * h, 2 * w, c_out)
+
+
+def up_conv_transpose(x, kernel):
+  """The same operation as flax's ConvTranspose(4x4, stride 2, padding (2, 2))."""
+  return jax.lax.conv_transpose(x, kernel, (2, 2), ((2, 2), (2, 2)),
+                                dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
+
+
+class UpConv(nn.Module):
+  """Doubles height and width: a 4x4, stride-2 transposed convolution without bias, like
+  PyTorch's ConvTranspose2d(k=4, s=2, p=1), with the kernel layout of flax's ConvTranspose.
+
+  On CPU it runs as an equivalent ordinary convolution (up_conv_subpixel); elsewhere as the
+  transposed convolution the accelerator libraries implement directly.
+  """
+  features: int
+  kernel_init: nn.initializers.Initializer = dcgan_init
+
+  @nn.compact
+  def __call__(self, x):
+    kernel = self.param('kernel', self.kernel_init, (4, 4, x.shape[-1], self.features))
+    op = up_conv_subpixel if jax.default_backend() == 'cpu' else up_conv_transpose
+    return op(x, kernel)

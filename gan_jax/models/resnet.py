@@ -1,0 +1,115 @@
+"""SNGAN ResNet generator and discriminator for 32x32 images (Miyato et al. 2018, CIFAR-10).
+
+Generator: z -> Dense(4x4x256) -> 3 up-blocks of 256 channels -> BN, ReLU, Conv3x3, tanh.
+Discriminator: an optimised first block and three blocks of 128 channels (the first two
+downsample) -> ReLU -> global sum pooling -> Dense(1), plus the projection term
+<embed(y), h> when conditional (Miyato & Koyama 2018). With `norm='spectral'` every
+discriminator layer is spectrally normalised; `none` gives the WGAN-GP critic.
+"""
+import flax.linen as nn
+import jax.numpy as jnp
+
+from gan_jax.models import layers
+
+D_NORMS = ('spectral', 'none')
+_init = nn.initializers.xavier_uniform()
+
+
+def _upsample(x):
+  return jnp.repeat(jnp.repeat(x, 2, axis=1), 2, axis=2)
+
+
+def _downsample(x):
+  return nn.avg_pool(x, (2, 2), strides=(2, 2))
+
+
+def _conv(features, kernel):
+  return nn.Conv(features, (kernel, kernel), padding='SAME', kernel_init=_init)
+
+
+class GeneratorBlock(nn.Module):
+  """Pre-activation up-block: (C)BN-ReLU-Up-Conv3-(C)BN-ReLU-Conv3, shortcut Up-Conv1."""
+  features: int
+  num_classes: int
+  sync: bool
+
+  def _norm(self, h, labels, train):
+    if self.num_classes:
+      return layers.ConditionalBatchNorm(self.num_classes, self.sync)(h, labels, train)
+    return layers.batch_norm(train=train, sync=self.sync)(h)
+
+  @nn.compact
+  def __call__(self, x, labels, train):
+    h = _upsample(nn.relu(self._norm(x, labels, train)))
+    h = _conv(self.features, 3)(h)
+    h = _conv(self.features, 3)(nn.relu(self._norm(h, labels, train)))
+    return h + _conv(self.features, 1)(_upsample(x))
+
+
+class ResNetGenerator(nn.Module):
+  """The SNGAN CIFAR-10 generator; conditional batch norm when num_classes > 0."""
+  channels: int
+  width: int = 256
+  num_classes: int = 0
+  sync_batch_stats: bool = True
+
+  @nn.compact
+  def __call__(self, z, labels=None, train: bool = False):
+    h = nn.Dense(4 * 4 * self.width, kernel_init=_init)(z).reshape(-1, 4, 4, self.width)
+    for _ in range(3):
+      h = GeneratorBlock(self.width, self.num_classes, self.sync_batch_stats)(h, labels, train)
+    h = nn.relu(layers.batch_norm(train=train, sync=self.sync_batch_stats)(h))
+    return jnp.tanh(_conv(self.channels, 3)(h))
+
+
+class DiscriminatorBlock(nn.Module):
+  """ReLU-Conv3-ReLU-Conv3 (-AvgPool), shortcut (Conv1 (-AvgPool)); `first` is the
+  optimised block that starts from the image and has no leading ReLU."""
+  features: int
+  downsample: bool
+  first: bool
+  spectral: bool
+
+  @nn.compact
+  def __call__(self, x, train):
+    sn = lambda layer, h: layers.spectral(layer, h, enabled=self.spectral, train=train)
+    h = x if self.first else nn.relu(x)
+    h = sn(_conv(self.features, 3), h)
+    h = sn(_conv(self.features, 3), nn.relu(h))
+    if self.downsample:
+      h = _downsample(h)
+    shortcut = x
+    if self.first:
+      shortcut = sn(_conv(self.features, 1), _downsample(x))
+    elif self.downsample or x.shape[-1] != self.features:
+      shortcut = sn(_conv(self.features, 1), x)
+      shortcut = _downsample(shortcut) if self.downsample else shortcut
+    return h + shortcut
+
+
+class ResNetDiscriminator(nn.Module):
+  """The SNGAN CIFAR-10 discriminator; a projection discriminator when num_classes > 0."""
+  width: int = 128
+  norm: str = 'spectral'
+  num_classes: int = 0
+
+  @nn.compact
+  def __call__(self, x, labels=None, train: bool = False):
+    sn = self.norm == 'spectral'
+    h = x
+    for i, down in enumerate((True, True, False, False)):
+      h = DiscriminatorBlock(self.width, down, first=i == 0, spectral=sn)(h, train)
+    h = jnp.sum(nn.relu(h), axis=(1, 2))
+    out = layers.spectral(nn.Dense(1, kernel_init=_init), h, enabled=sn, train=train)[:, 0]
+    if self.num_classes:
+      embed = layers.spectral(nn.Embed(self.num_classes, self.width, embedding_init=_init),
+                              labels, enabled=sn, train=train)
+      out = out + jnp.sum(embed * h, axis=-1)
+    return out
+
+
+def build(config, data_shape):
+  """(generator, discriminator) for 32x32 images with data_shape[-1] channels."""
+  return (ResNetGenerator(data_shape[-1], config.g_width, config.num_classes,
+                          config.sync_batch_stats),
+          ResNetDiscriminator(config.d_width, config.d_norm, config.num_classes))

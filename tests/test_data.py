@@ -1,0 +1,77 @@
+"""Datasets: the bundled real images, the (seed, step) data order, tfds under mock_data."""
+import jax
+import numpy as np
+import pytest
+import tensorflow_datasets as tfds
+
+from gan_jax import parallel
+from gan_jax.data import arrays, bundled
+from gan_jax.data import tfds as tfds_data
+from tests.helpers import tiny_config
+
+
+def test_mnist5k_is_the_real_bundled_digits():
+  images, labels, num_classes = bundled.mnist5k()
+  assert images.shape == (5000, 28, 28, 1) and images.dtype == np.uint8
+  assert num_classes == 10 and np.bincount(labels).tolist() == [500] * 10
+  assert images.max() == 255 and images.min() == 0
+  # Real digits: mostly black background, a minority of bright stroke pixels.
+  assert 0.1 < np.mean(images > 128) < 0.25
+
+
+def test_digits8x8_is_scaled_to_uint8():
+  images, labels, num_classes = bundled.digits8x8()
+  assert images.shape == (1797, 8, 8, 1) and images.max() == 255 and num_classes == 10
+  assert labels.shape == (1797,)
+
+
+def _stream_reference(key, num_examples, length):
+  """Epoch permutations concatenated, computed one epoch at a time."""
+  epochs = -(-length // num_examples)
+  return np.concatenate([np.asarray(jax.random.permutation(jax.random.fold_in(key, e),
+                                                           num_examples))
+                         for e in range(epochs)])[:length]
+
+
+@pytest.mark.parametrize('num_examples,per_step', [(10, 3), (7, 7), (5, 12)])
+def test_epoch_indices_walk_epoch_permutations_in_order(num_examples, per_step):
+  key = jax.random.PRNGKey(5)
+  stream = _stream_reference(key, num_examples, 6 * per_step)
+  for step in range(6):
+    got = np.asarray(arrays.epoch_indices(key, step, num_examples=num_examples,
+                                          per_step=per_step))
+    np.testing.assert_array_equal(got, stream[step * per_step:(step + 1) * per_step])
+  # Every epoch visits every example exactly once.
+  np.testing.assert_array_equal(np.sort(stream[:num_examples]), np.arange(num_examples))
+
+
+def test_array_batches_are_scaled_labelled_and_a_function_of_seed_and_step():
+  images = np.arange(20 * 2 * 2, dtype=np.uint8).reshape(20, 2, 2, 1) * 3
+  labels = np.arange(20) % 4
+  config = tiny_config(batch_size=8, n_critic=2)
+  mesh = parallel.make_mesh()
+  data = arrays.ArrayData('toy', images, labels, 4, config, mesh)
+  batch = jax.device_get(data.batch_at(3))
+  assert batch["x"].shape == (2, 8, 2, 2, 1) and batch["y"].shape == (2, 8)
+  assert batch['x'].min() >= -1 and batch['x'].max() <= 1
+  # Each example's pixels identify it: images[i] starts at 12 i; labels follow the images.
+  index = np.round((batch['x'][..., 0, 0, 0] + 1) * 127.5 / 12).astype(int)
+  np.testing.assert_array_equal(labels[index], batch['y'])
+  again = jax.device_get(arrays.ArrayData('toy', images, labels, 4, config, mesh).batch_at(3))
+  np.testing.assert_array_equal(again['x'], batch['x'])
+  other = jax.device_get(data.batch_at(4))
+  assert not np.array_equal(other['x'], batch['x'])
+
+
+def test_tfds_datasets_load_with_their_real_feature_specs_under_mock_data():
+  with tfds.testing.mock_data(num_examples=6):
+    images, labels, num_classes = tfds_data.load('cifar10', 'train')
+    assert images.shape == (6, 32, 32, 3) and images.dtype == np.uint8
+    assert labels.shape == (6,) and num_classes == 10
+    faces, no_labels, none = tfds_data.load('celeb_a', 'train')
+    assert faces.shape == (6, 64, 64, 3) and no_labels is None and none == 0
+
+
+def test_tfds_names_are_recognised_and_typos_are_not():
+  assert tfds_data.exists('mnist') and tfds_data.exists('svhn_cropped')
+  assert not tfds_data.exists('cifar11')

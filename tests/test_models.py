@@ -1,0 +1,136 @@
+"""Image models: shapes, the DCGAN table's parameter counts, spectral norm, conditioning."""
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from gan_jax import models
+from gan_jax.models import dcgan, layers, resnet
+
+
+def _init(module, x, labels=None):
+  return module.init(jax.random.PRNGKey(0), x, labels, train=False)
+
+
+@pytest.mark.parametrize('resolution,channels', [(64, 3), (32, 3), (28, 1)])
+@pytest.mark.parametrize('norm', dcgan.D_NORMS)
+def test_dcgan_shapes_at_every_resolution_and_norm(resolution, channels, norm):
+  g = dcgan.DCGANGenerator(resolution, channels, width=8)
+  d = dcgan.DCGANDiscriminator(resolution, width=8, norm=norm)
+  z = jnp.ones((3, 100))
+  images = g.apply(_init(g, z), z)
+  assert images.shape == (3, resolution, resolution, channels)
+  assert float(jnp.max(jnp.abs(images))) <= 1.0  # tanh output
+  assert d.apply(_init(d, images), images).shape == (3,)
+
+
+def test_dcgan64_has_the_parameter_count_of_the_pytorch_reference():
+  # pytorch/examples dcgan with bias-free convs: netG 3,576,704 and netD 2,765,568 params.
+  g, d = dcgan.DCGANGenerator(64, 3), dcgan.DCGANDiscriminator(64)
+  assert models.count_params(_init(g, jnp.ones((1, 100)))['params']) == 3_576_704
+  assert models.count_params(_init(d, jnp.ones((1, 64, 64, 3)))['params']) == 2_765_568
+
+
+def test_dcgan_rejects_unsupported_resolutions():
+  assert dcgan.geometry(64) == (4, 4) and dcgan.geometry(28) == (7, 2)
+  for resolution in (48, 30, 4):
+    with pytest.raises(ValueError, match='power of two'):
+      dcgan.geometry(resolution)
+
+
+@pytest.mark.parametrize('num_classes', [0, 10])
+def test_sngan_resnet_shapes(num_classes):
+  labels = jnp.arange(2) if num_classes else None
+  g = resnet.ResNetGenerator(3, width=32, num_classes=num_classes)
+  d = resnet.ResNetDiscriminator(width=32, num_classes=num_classes)
+  z = jnp.ones((2, 128))
+  images = g.apply(_init(g, z, labels), z, labels)
+  assert images.shape == (2, 32, 32, 3)
+  assert d.apply(_init(d, images, labels), images, labels).shape == (2,)
+
+
+@pytest.mark.parametrize('op', [layers.up_conv_subpixel, layers.up_conv_transpose])
+def test_up_conv_equals_flax_conv_transpose(op):
+  x = jax.random.normal(jax.random.PRNGKey(1), (2, 5, 5, 6))
+  reference = nn.ConvTranspose(4, (4, 4), strides=(2, 2), padding=((2, 2), (2, 2)),
+                               use_bias=False)
+  variables = reference.init(jax.random.PRNGKey(2), x)
+  want = reference.apply(variables, x)
+  got = op(x, variables['params']['kernel'])
+  assert got.shape == (2, 10, 10, 4)
+  np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+class _SNDense(nn.Module):
+  @nn.compact
+  def __call__(self, x, train):
+    return layers.spectral(nn.Dense(7), x, enabled=True, train=train)
+
+
+class _SNConv(nn.Module):
+  @nn.compact
+  def __call__(self, x, train):
+    return layers.spectral(nn.Conv(5, (3, 3)), x, enabled=True, train=train)
+
+
+@pytest.mark.parametrize('module,x,name', [
+    (_SNDense(), jnp.ones((2, 11)), 'Dense_0'),
+    (_SNConv(), jnp.ones((2, 6, 6, 4)), 'Conv_0'),
+])
+def test_spectral_norm_sigma_converges_to_largest_singular_value(module, x, name):
+  variables = module.init(jax.random.PRNGKey(0), x, train=False)
+  params, state = variables['params'], {'spectral': variables['spectral']}
+  step = jax.jit(lambda s: module.apply({'params': params, **s}, x, train=True,
+                                        mutable=['spectral'])[1])
+  for _ in range(60):
+    state = step(state)
+  sigma = [v for k, v in jax.tree_util.tree_leaves_with_path(state)
+           if 'sigma' in jax.tree_util.keystr(k)][0]
+  kernel = np.asarray(params[name]['kernel'], np.float64)
+  largest = np.linalg.svd(kernel.reshape(-1, kernel.shape[-1]), compute_uv=False)[0]
+  np.testing.assert_allclose(float(sigma), largest, rtol=0.01)
+  # The normalised layer then has unit spectral norm: |W x| <= |x| for the Dense case.
+  if name == 'Dense_0':
+    np.testing.assert_allclose(
+        np.linalg.svd(kernel / float(sigma), compute_uv=False)[0], 1.0, rtol=0.01)
+
+
+def test_spectral_norm_eval_mode_never_updates_its_vectors():
+  module = _SNDense()
+  variables = module.init(jax.random.PRNGKey(0), jnp.ones((2, 11)), train=False)
+  _, updated = module.apply(variables, jnp.ones((2, 11)), train=False, mutable=['spectral'])
+  for a, b in zip(jax.tree.leaves(updated), jax.tree.leaves(variables['spectral'])):
+    np.testing.assert_array_equal(a, b)
+  _, updated = module.apply(variables, jnp.ones((2, 11)), train=True, mutable=['spectral'])
+  assert any(not np.array_equal(a, b) for a, b in
+             zip(jax.tree.leaves(updated), jax.tree.leaves(variables['spectral'])))
+
+
+@pytest.mark.parametrize('generator', [
+    dcgan.DCGANGenerator(28, 1, width=8, num_classes=10),
+    resnet.ResNetGenerator(3, width=16, num_classes=10),
+])
+def test_conditional_generator_depends_on_the_label(generator):
+  z = jax.random.normal(jax.random.PRNGKey(3), (4, 100))
+  variables = _init(generator, z, jnp.zeros(4, jnp.int32))
+  # Make the class-dependent parameters differ per class, as training would.
+  variables = jax.tree_util.tree_map_with_path(
+      lambda p, v: v + jax.random.normal(jax.random.PRNGKey(4), v.shape)
+      if 'Embed' in jax.tree_util.keystr(p) else v, variables)
+  out_k = generator.apply(variables, z, jnp.full(4, 3))
+  out_j = generator.apply(variables, z, jnp.full(4, 7))
+  # Relative: at initialisation in eval mode the DCGAN's outputs are tiny.
+  assert float(jnp.mean(jnp.abs(out_k - out_j))) > 0.05 * float(jnp.mean(jnp.abs(out_k)))
+
+
+def test_batch_norm_updates_statistics_in_training_mode_only():
+  g = dcgan.DCGANGenerator(28, 1, width=8, sync_batch_stats=False)
+  z = jax.random.normal(jax.random.PRNGKey(0), (4, 100))
+  variables = _init(g, z)
+  params, state = variables.pop('params'), dict(variables)
+  _, same = models.apply(g, params, state, z, train=False)
+  _, updated = models.apply(g, params, state, z, train=True)
+  assert same is state
+  assert any(not np.array_equal(a, b)
+             for a, b in zip(jax.tree.leaves(updated), jax.tree.leaves(state)))

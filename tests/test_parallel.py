@@ -1,0 +1,115 @@
+"""Data parallelism: 8 emulated devices give the 1-device result on the same global batch,
+two processes give the 1-process result, and bad device/process input is refused."""
+import socket
+import subprocess
+import sys
+
+import jax
+import numpy as np
+import pytest
+
+from gan_jax import objectives, parallel, train
+from tests.conftest import ROOT, run_env
+from tests.helpers import restored_state, tiny_config
+
+
+def test_the_suite_runs_on_eight_emulated_devices():
+  assert jax.device_count() == 8
+
+
+def _one_step(config, num_devices):
+  run = train.Run(config, mesh=parallel.make_mesh(jax.devices()[:num_devices]))
+  state, measurements = run.train_step(run.state, run.dataset.batch_at(0))
+  return parallel.fetch(state), parallel.fetch(measurements)
+
+
+def _image_config(loss, d_norm, **overrides):
+  c = tiny_config(dataset='digits8x8', model='dcgan', image_shape=(8, 8, 1), loss=loss,
+                  d_norm=d_norm, evals=(), g_width=4, d_width=4, **overrides)
+  return c
+
+
+CASES = [(loss, 'mlp', n_critic) for loss in objectives.OBJECTIVES for n_critic in (1, 5)]
+CASES += [(loss, norm, 5) for loss in objectives.OBJECTIVES
+          for norm in ('layer' if loss == 'wgan_gp' else 'batch', 'spectral')]
+
+
+@pytest.mark.parametrize('loss,arch,n_critic', CASES, ids=['-'.join(map(str, c)) for c in CASES])
+def test_eight_devices_equal_one_device_on_the_same_global_batch(loss, arch, n_critic):
+  if arch == 'mlp':
+    config = tiny_config(loss=loss, n_critic=n_critic, ema_decay=0.9)
+  else:  # DCGAN: batch norm in G always; the critic's normalisation as named.
+    config = _image_config(loss, arch, n_critic=n_critic)
+  one, m_one = _one_step(config, 1)
+  eight, m_eight = _one_step(config, 8)
+  for a, b in zip(jax.tree.leaves(one), jax.tree.leaves(eight)):
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+  for name in m_one:
+    np.testing.assert_allclose(m_one[name], m_eight[name], rtol=1e-4, atol=1e-5)
+
+
+def test_per_device_batch_statistics_differ_from_synchronised_ones():
+  config = _image_config('ns', 'batch', sync_batch_stats=False)
+  one, _ = _one_step(config, 1)
+  eight, _ = _one_step(config, 8)
+  assert any(not np.allclose(a, b, atol=1e-5)
+             for a, b in zip(jax.tree.leaves(one.g_params), jax.tree.leaves(eight.g_params)))
+
+
+def _main(workdir, *args, env=None):
+  env = env or run_env(8)
+  return subprocess.Popen([sys.executable, '-m', 'gan_jax.main', f'--workdir={workdir}', *args],
+                          cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          env=env)
+
+
+TINY = ['--config=configs/quickstart.py:smoke', '--config.num_steps=6',
+        '--config.checkpoint_every=3', '--config.eval_every=3', '--config.log_every=3']
+
+
+def _free_port():
+  with socket.socket() as s:
+    s.bind(('localhost', 0))
+    return s.getsockname()[1]
+
+
+def _restore(workdir):
+  from configs import quickstart  # pylint: disable=import-outside-toplevel
+  config = quickstart.get_config('smoke')
+  config.num_steps, config.checkpoint_every, config.eval_every, config.log_every = 6, 3, 3, 3
+  return restored_state(config, workdir)
+
+
+def test_two_processes_train_like_one_process_with_the_same_global_batch(tmp_path):
+  single = _main(tmp_path / 'single', *TINY)
+  out, err = single.communicate(timeout=300)
+  assert single.returncode == 0, err[-2000:]
+  assert '8 devices' in out
+  port = _free_port()
+  env = run_env(4)
+  procs = [_main(tmp_path / 'multi', *TINY, f'--coordinator_address=localhost:{port}',
+                 '--num_processes=2', f'--process_id={i}', env=env) for i in range(2)]
+  outputs = [p.communicate(timeout=300) for p in procs]
+  for p, (_, err) in zip(procs, outputs):
+    assert p.returncode == 0, err[-3000:]
+  assert 'summary: steps=6' in outputs[0][0] and 'summary' not in outputs[1][0]
+  assert '8 devices' in outputs[0][0]
+  one, two = _restore(str(tmp_path / 'single')), _restore(str(tmp_path / 'multi'))
+  assert int(two.step) == 6
+  for a, b in zip(jax.tree.leaves(one), jax.tree.leaves(two)):
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize('args,expected', [
+    (['--config.batch_size=12'], ['config.batch_size=12', 'divisible', '(8)']),
+    (['--num_processes=2'], ['--coordinator_address', 'all three']),
+    (['--coordinator_address=localhost:1', '--num_processes=2', '--process_id=2'],
+     ['--process_id=2', '[0, --num_processes=2)']),
+])
+def test_bad_device_and_process_input_is_a_one_line_error(tmp_path, args, expected):
+  proc = _main(tmp_path / 'run', *TINY, *args)
+  _, err = proc.communicate(timeout=300)
+  lines = [line for line in err.splitlines() if line.strip()]
+  assert proc.returncode != 0 and len(lines) == 1, err
+  for part in expected:
+    assert part in lines[0]
