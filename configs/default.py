@@ -34,6 +34,9 @@ Fields every experiment has:
   eval_every: steps between evaluations (the `evals` list).
   checkpoint_every: steps between checkpoints.
   keep_checkpoints: how many of the latest checkpoints to keep.
+  best_metric, best_mode, keep_best: keep the keep_best evaluated states with the lowest
+    ('min') or highest ('max') value of this evaluation metric in checkpoints_best/; ''
+    disables it.
   evals: evaluator names run every eval_every steps: modes (2-D mixtures), grid (a sample
     grid PNG of images, one class per row when conditional).
   num_eval_samples: generated samples per evaluation.
@@ -80,6 +83,9 @@ def get_config():
   c.eval_every = 2_000
   c.checkpoint_every = 5_000
   c.keep_checkpoints = 3
+  c.best_metric = ''
+  c.best_mode = 'max'
+  c.keep_best = 2
   c.evals = ('modes',)
   c.num_eval_samples = 2_500
   c.mlp = ml_collections.ConfigDict(dict(width=128, depth=3, activation='relu'))

@@ -35,6 +35,7 @@ def get_config(arg=None):
   c.log_every = 1_000
   c.eval_every = 5_000
   c.checkpoint_every = 5_000
+  c.best_metric = 'hq_fraction'
   if arg == 'smoke':
     c.num_steps = 20
     c.batch_size = 32

@@ -1,6 +1,7 @@
 """Orbax checkpoints of the whole GANState plus the resolved config, for exact resume."""
 import json
 import logging
+import math
 import os
 
 import jax
@@ -13,7 +14,7 @@ log = logging.getLogger(__name__)
 
 # Fields a resumed run may change: they steer the loop, not the state or the trajectory.
 SAFE_OVERRIDES = frozenset({'num_steps', 'log_every', 'eval_every', 'checkpoint_every', 'evals',
-                            'num_eval_samples', 'keep_checkpoints'})
+                            'num_eval_samples', 'keep_checkpoints', 'keep_best'})
 
 
 class CheckpointError(RuntimeError):
@@ -51,30 +52,41 @@ def _all_finite(tree):
 
 
 class Checkpointer:
-  """The latest `config.keep_checkpoints` checkpoints of a run, saved asynchronously.
+  """A run's checkpoints: the latest `config.keep_checkpoints` for resuming, saved
+  asynchronously, and, when `config.best_metric` names an evaluation metric, the best
+  `config.keep_best` evaluated states in a second directory. The two are kept apart because
+  a best-N policy may delete the latest step, which resuming needs.
 
   Args:
-    workdir: the run's directory; checkpoints go to workdir/checkpoints/STEP.
+    workdir: the run's directory; checkpoints go to workdir/checkpoints/STEP and
+      workdir/checkpoints_best/STEP.
     config: the run's config (stored with each checkpoint).
   """
 
   def __init__(self, workdir, config):
     self.directory = os.path.join(os.path.abspath(workdir), 'checkpoints')
-    self._warn_about_partial_saves()
-    options = ocp.CheckpointManagerOptions(
-        max_to_keep=config.keep_checkpoints, create=True, cleanup_tmp_directories=True,
-        enable_async_checkpointing=True)
-    self._manager = ocp.CheckpointManager(self.directory, options=options,
-                                          item_names=('state', 'config'))
     self._config = config
+    self._manager = self._open(self.directory, ocp.CheckpointManagerOptions(
+        max_to_keep=config.keep_checkpoints, create=True, cleanup_tmp_directories=True,
+        enable_async_checkpointing=True))
+    self._best = None
+    if config.best_metric:
+      metric = config.best_metric
+      self._best = self._open(
+          os.path.join(os.path.abspath(workdir), 'checkpoints_best'),
+          ocp.CheckpointManagerOptions(
+              max_to_keep=config.keep_best, best_fn=lambda metrics: metrics[metric],
+              best_mode=config.best_mode, keep_checkpoints_without_metrics=False, create=True,
+              cleanup_tmp_directories=True, enable_async_checkpointing=True))
 
-  def _warn_about_partial_saves(self):
-    if not os.path.isdir(self.directory):
-      return
-    for name in sorted(os.listdir(self.directory)):
-      if 'tmp' in name:
-        log.warning('ignoring and removing the partial checkpoint %s (a save was '
-                        'interrupted)', os.path.join(self.directory, name))
+  @staticmethod
+  def _open(directory, options):
+    if os.path.isdir(directory):
+      for name in sorted(os.listdir(directory)):
+        if 'tmp' in name:
+          log.warning('ignoring and removing the partial checkpoint %s (a save was '
+                      'interrupted)', os.path.join(directory, name))
+    return ocp.CheckpointManager(directory, options=options, item_names=('state', 'config'))
 
   def latest_step(self):
     """The step of the newest complete checkpoint, or None."""
@@ -118,6 +130,10 @@ class Checkpointer:
     log.info('resumed from %s', where)
     return restored
 
+  def _items(self, state):
+    return ocp.args.Composite(state=ocp.args.StandardSave(state),
+                              config=ocp.args.JsonSave(json.loads(self._config.to_json())))
+
   def save(self, step, state):
     """Starts an asynchronous save of `state` at `step`, unless the state is not finite.
 
@@ -126,12 +142,33 @@ class Checkpointer:
     """
     if not bool(parallel.fetch(_all_finite(state))):
       return False
-    self._manager.save(step, args=ocp.args.Composite(
-        state=ocp.args.StandardSave(state),
-        config=ocp.args.JsonSave(json.loads(self._config.to_json()))))
+    self._manager.save(step, args=self._items(state))
     return True
 
+  def save_best(self, step, state, metrics):
+    """Offers the state evaluated at `step` to the best-N directory.
+
+    Args:
+      step: the evaluation step.
+      state: the state that was evaluated.
+      metrics: the evaluation's metrics; `config.best_metric` ranks the states. A state
+        whose metric is missing or not finite, or whose parameters are not finite, is skipped,
+        as is a step already saved (a resumed run evaluates it again, identically).
+    """
+    value = metrics.get(self._config.best_metric) if self._best else None
+    if (value is None or not math.isfinite(value) or step in self._best.all_steps()
+        or not bool(parallel.fetch(_all_finite(state)))):
+      return
+    self._best.save(step, args=self._items(state),
+                    metrics={self._config.best_metric: float(value)})
+
+  def best_step(self):
+    """The step of the best saved state by `config.best_metric`, or None."""
+    return self._best.best_step() if self._best else None
+
   def close(self):
-    """Waits for pending saves to finish, then releases the manager."""
-    self._manager.wait_until_finished()
-    self._manager.close()
+    """Waits for pending saves to finish, then releases the managers."""
+    for manager in (self._manager, self._best):
+      if manager is not None:
+        manager.wait_until_finished()
+        manager.close()

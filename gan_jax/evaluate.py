@@ -1,6 +1,7 @@
 """Evaluators, chosen by name in `config.evals` and run every `config.eval_every` steps.
 
-Each evaluator has `run(state) -> (metrics, artifacts)`: `metrics` a dict of scalars for
+Each evaluator lists the names of its metrics in METRICS and has
+`run(state) -> (metrics, artifacts)`: `metrics` a dict of scalars for
 metrics.jsonl and TensorBoard, `artifacts` a dict of host arrays the loop turns into PNGs:
 'scatter' (2-D samples, drawn over 'centers') or 'grid' (images in [-1, 1], 'grid_cols' wide).
 """
@@ -18,6 +19,8 @@ class ModesEvaluator:
   The same latents are used at every evaluation, so successive scatter plots and figures
   differ only because the generator changed.
   """
+
+  METRICS = ('modes', 'hq_fraction', 'mode_kl')
 
   def __init__(self, config, dataset, g_model, mesh):
     z = jax.random.normal(jax.random.fold_in(jax.random.PRNGKey(config.seed), 0xE7A1),
@@ -44,6 +47,7 @@ class GridEvaluator:
   """A grid of samples from fixed latents: 8x8, or one class per row when conditional."""
 
   COLS = 8
+  METRICS = ()
 
   def __init__(self, config, dataset, g_model, mesh):
     del dataset

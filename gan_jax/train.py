@@ -103,7 +103,7 @@ class Run:
 
 
 def _evaluate(run, step, writer):
-  """Runs every evaluator and writes its metrics and pictures."""
+  """Runs every evaluator, writes its metrics and pictures, and returns the metrics."""
   metrics = {}
   for name, evaluator in run.evaluators.items():
     values, artifacts = evaluator.run(run.state)
@@ -122,6 +122,7 @@ def _evaluate(run, step, writer):
   if writer:
     writer.write(step, metrics, 'eval')
   log.info('eval step %d: %s', step, _format(metrics))
+  return metrics
 
 
 def train_and_evaluate(config, workdir):
@@ -156,6 +157,8 @@ def train_and_evaluate(config, workdir):
   stop = StopRequest()
   try:
     summary = _loop(run, config, ckpt, writer, stop, first_step)
+    if config.best_metric:
+      summary['best_step'] = ckpt.best_step()
   finally:
     stop.restore()
     ckpt.close()
@@ -189,7 +192,7 @@ def _loop(run, config, ckpt, writer, stop, first_step):
       log.info('step %d/%d  %s', step, config.num_steps, _format(measurements, _CONSOLE))
     pause = time.time()
     if step % config.eval_every == 0 or final:
-      _evaluate(run, step, writer)
+      ckpt.save_best(step, run.state, _evaluate(run, step, writer))
     if step % config.checkpoint_every == 0 or final or stop.signal:
       if not ckpt.save(step, run.state):
         raise NonFiniteError(f'the training state became non-finite between steps '

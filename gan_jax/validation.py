@@ -55,7 +55,8 @@ def validate(config):
   _check_choice(config, 'g_schedule', optim.SCHEDULES)
   _check_choice(config, 'd_schedule', optim.SCHEDULES)
   for field in ('num_steps', 'batch_size', 'n_critic', 'z_dim', 'log_every', 'eval_every',
-                'checkpoint_every', 'keep_checkpoints', 'num_eval_samples', 'g_width', 'd_width',
+                'checkpoint_every', 'keep_checkpoints', 'keep_best', 'num_eval_samples',
+                'g_width', 'd_width',
                 'mlp.width', 'mlp.depth'):
     _check_number(config, field, integer=True, low=0)
   _check_number(config, 'seed', integer=True, low=0, low_inclusive=True)
@@ -83,6 +84,13 @@ def validate(config):
     if name not in evaluate.EVALUATORS:
       raise ConfigError(f'config.evals names {name!r}, which is not an evaluator; choose '
                         f'from: {", ".join(sorted(evaluate.EVALUATORS))}')
+  if config.best_metric:
+    offered = {m for name in config.evals for m in evaluate.EVALUATORS[name].METRICS}
+    if config.best_metric not in offered:
+      raise ConfigError(f'config.best_metric={config.best_metric!r} is not a metric of the '
+                        f'evaluators in config.evals; choose one of: '
+                        f'{", ".join(sorted(offered)) or "(none)"}')
+    _check_choice(config, 'best_mode', ('min', 'max'))
   if 'modes' in config.evals and config.dataset not in data.mixtures.MIXTURES:
     raise ConfigError(f"config.evals has 'modes', which needs a Gaussian-mixture dataset, "
                       f'but config.dataset={config.dataset!r}')

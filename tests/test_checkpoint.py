@@ -208,3 +208,18 @@ def test_skip_nonfinite_updates_leaves_parameters_unchanged():
   np.testing.assert_array_equal(optax.apply_updates(params, updates)['w'], params['w'])
   updates, _ = tx.update({'w': np.ones(3, np.float32)}, opt_state, params)
   assert np.all(optax.apply_updates(params, updates)['w'] < 1.0)
+
+
+@pytest.mark.parametrize('mode,kept,best', [('max', [2, 4], 2), ('min', [1, 3], 3)])
+def test_best_checkpoints_keep_the_top_states_by_their_metric(tmp_path, mode, kept, best):
+  config = tiny_config(best_metric='hq_fraction', best_mode=mode, keep_best=2)
+  run = train.Run(config)
+  ckpt = checkpoint.Checkpointer(str(tmp_path), config)
+  for step, value in [(1, 0.5), (2, 0.9), (3, 0.1), (4, 0.7), (5, float('nan'))]:
+    ckpt.save_best(step, run.state, {'hq_fraction': value})
+  ckpt.save_best(2, run.state, {'hq_fraction': 0.0})  # A re-evaluated step: ignored.
+  ckpt.close()
+  assert ckpt.best_step() == best
+  saved = sorted(int(n) for n in os.listdir(tmp_path / 'checkpoints_best') if n.isdigit())
+  assert saved == kept
+  assert _steps_saved(str(tmp_path)) == []  # The latest-N directory is separate.

@@ -34,6 +34,7 @@ def test_quickstart_smoke_runs_end_to_end_and_writes_its_outputs(tmp_path):
   assert {'g_loss', 'd_real', 'd_fake', 'g_grad_norm', 'd_grad_norm',
           'steps_per_sec'} <= set(train_records[-1])
   assert 0 <= eval_records[-1]['modes'] <= 8
+  assert 'best_step=' in proc.stdout and os.listdir(workdir / 'checkpoints_best')
 
 
 BAD_INPUTS = [
@@ -48,6 +49,7 @@ BAD_INPUTS = [
     ('--config.n_critic=two', ['--config.n_critic=two', 'two']),
     ('--config=configs/quickstart.py:huge', ["'huge'", 'smoke']),
     ('--config=configs/missing.py', ['--config', 'missing.py']),
+    ('--config.best_metric=fid', ['config.best_metric', "'fid'", 'hq_fraction']),
 ]
 
 
