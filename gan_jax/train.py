@@ -152,8 +152,8 @@ def train_and_evaluate(config, workdir):
     with open(os.path.join(workdir, 'config.json'), 'w', encoding='utf-8') as f:
       f.write(config.to_json_best_effort(indent=2, sort_keys=True) + '\n')
   log.info('%d devices; generator %d params, critic %d params; starting at step %d',
-               jax.device_count(), models.count_params(run.state.g_params),
-               models.count_params(run.state.d_params), first_step)
+           jax.device_count(), models.count_params(run.state.g_params),
+           models.count_params(run.state.d_params), first_step)
   stop = StopRequest()
   try:
     summary = _loop(run, config, ckpt, writer, stop, first_step)
@@ -162,8 +162,8 @@ def train_and_evaluate(config, workdir):
   finally:
     stop.restore()
     ckpt.close()
-  summary = {'steps': int(parallel.fetch(run.state.step)), 'seconds': round(time.time() - start, 2),
-             **summary}
+  summary = {'steps': int(parallel.fetch(run.state.step)),
+             'seconds': round(time.time() - start, 2), **summary}
   if writer:
     records = writers.read_metrics(workdir)
     writers.plot_curves(os.path.join(workdir, 'curves.png'), records)
@@ -178,6 +178,7 @@ def train_and_evaluate(config, workdir):
 def _loop(run, config, ckpt, writer, stop, first_step):
   """Runs steps first_step+1 .. num_steps; returns {'stopped_by': SIGNAL} if interrupted."""
   last_log_step, last_log_time = first_step, time.time()
+  last_saved = first_step  # The newest state known to be finite.
   for step in range(first_step + 1, config.num_steps + 1):
     run.state, measurements = run.train_step(run.state, run.dataset.batch_at(step - 1))
     final = step == config.num_steps
@@ -196,10 +197,11 @@ def _loop(run, config, ckpt, writer, stop, first_step):
     if step % config.checkpoint_every == 0 or final or stop.signal:
       if not ckpt.save(step, run.state):
         raise NonFiniteError(f'the training state became non-finite between steps '
-                             f'{last_log_step + 1} and {step}; no checkpoint was written')
+                             f'{last_saved + 1} and {step}; no checkpoint was written')
+      last_saved = step
     last_log_time += time.time() - pause  # steps_per_sec counts training time only.
     if stop.signal:
       log.warning('%s: checkpointed step %d and stopping; rerun the same command to '
-                      'resume', stop.signal, step)
+                  'resume', stop.signal, step)
       return {'stopped_by': stop.signal}
   return {}

@@ -90,7 +90,8 @@ def test_sigkill_at_an_arbitrary_step_then_rerun_matches_uninterrupted_run(refer
   code, out, err = _finish(_main(workdir, *SMOKE))
   assert code == 0, err[-2000:]
   assert 'summary: steps=1500' in out
-  _assert_same_state(restored_state(_smoke_config(), workdir), restored_state(_smoke_config(), reference))
+  _assert_same_state(restored_state(_smoke_config(), workdir),
+                     restored_state(_smoke_config(), reference))
   assert _records(workdir) == _records(reference)
 
 
@@ -103,7 +104,8 @@ def test_sigterm_checkpoints_the_current_step_and_exits_cleanly(reference, tmp_p
   assert stopped_at in _steps_saved(workdir) and stopped_at < 1500
   code, out, err = _finish(_main(workdir, *SMOKE))
   assert code == 0, err[-2000:]
-  _assert_same_state(restored_state(_smoke_config(), workdir), restored_state(_smoke_config(), reference))
+  _assert_same_state(restored_state(_smoke_config(), workdir),
+                     restored_state(_smoke_config(), reference))
   assert _records(workdir) == _records(reference)
 
 

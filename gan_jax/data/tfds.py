@@ -54,8 +54,9 @@ def load(name, split, data_dir=None):
     dataset, info = tfds.load(name, split=split, data_dir=data_dir, with_info=True)
   except Exception as e:  # pylint: disable=broad-except
     reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-    raise DataUnavailableError(f'cannot load tfds dataset {name!r} split {split!r} (offline machines need '
-                  f'it prepared under --config.data_dir): {reason}') from e
+    raise DataUnavailableError(f'cannot load tfds dataset {name!r} split {split!r} (offline '
+                               f'machines need it prepared under --config.data_dir): '
+                               f'{reason}') from e
   has_labels = 'label' in info.features
   images, labels = [], []
   for batch in tfds.as_numpy(dataset.batch(1024)):

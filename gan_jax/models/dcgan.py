@@ -1,8 +1,9 @@
 """DCGAN (Radford et al. 2016) generator and discriminator for 64x64, 32x32 and 28x28 images.
 
 One code path serves every resolution of 4 or 7 times a power of two (64, 32, 28, ...): the
-generator starts from a base map (4x4, or 7x7 for 28x28) and doubles it with stride-2 transposed convolutions, halving the width each time,
-down to 64 channels; the discriminator mirrors it. At 64x64 this is exactly the paper's table.
+generator starts from a base map (4x4, or 7x7 for 28x28) and doubles it with stride-2
+transposed convolutions, halving the width each time, down to 64 channels; the
+discriminator mirrors it. At 64x64 this is exactly the paper's table.
 """
 import flax.linen as nn
 import jax.numpy as jnp
