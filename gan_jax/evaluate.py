@@ -13,6 +13,19 @@ from gan_jax.metrics import modes as modes_lib
 from gan_jax.state import sampling_params
 
 
+def make_sampler(g_model, mesh, z, labels=None):
+  """A compiled function state -> host samples of the generator for fixed `z` (and labels).
+
+  It uses the weights evaluation uses (EMA when kept) in eval mode, and returns the samples
+  replicated, so it also works in multi-process runs.
+  """
+  generate = jax.jit(
+      lambda params, model_state: models.apply(g_model, params, model_state, z, labels,
+                                               train=False)[0],
+      out_shardings=parallel.replicated(mesh))
+  return lambda state: parallel.fetch(generate(sampling_params(state), state.g_model_state))
+
+
 class ModesEvaluator:
   """Mode coverage on a Gaussian-mixture dataset, from a fixed set of latents.
 
@@ -55,16 +68,11 @@ class GridEvaluator:
     z = jax.random.normal(jax.random.fold_in(jax.random.PRNGKey(config.seed), 0x6121D),
                           (rows * self.COLS, config.z_dim))
     labels = (jnp.repeat(jnp.arange(rows), self.COLS) if config.num_classes else None)
-
-    def generate(params, model_state):
-      return models.apply(g_model, params, model_state, z, labels, train=False)[0]
-
-    self._generate = jax.jit(generate, out_shardings=parallel.replicated(mesh))
+    self._sample = make_sampler(g_model, mesh, z, labels)
 
   def run(self, state):
     """Returns ({}, {'grid': images in [-1, 1], 'grid_cols': 8})."""
-    images = parallel.fetch(self._generate(sampling_params(state), state.g_model_state))
-    return {}, {'grid': images, 'grid_cols': self.COLS}
+    return {}, {'grid': self._sample(state), 'grid_cols': self.COLS}
 
 
 EVALUATORS = {

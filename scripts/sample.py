@@ -11,12 +11,12 @@ import os
 import sys
 
 from absl import app, flags
+from absl import logging as absl_logging
 import jax
 import ml_collections
 import numpy as np
 
-from gan_jax import checkpoint, models, parallel, train, writers
-from gan_jax.state import sampling_params
+from gan_jax import checkpoint, evaluate, parallel, train, writers
 
 _WORKDIR = flags.DEFINE_string('workdir', None, 'A run directory with config.json and '
                                'checkpoints/.')
@@ -38,6 +38,7 @@ def _load_config(workdir):
 
 def main(argv):
   del argv
+  absl_logging.set_verbosity(absl_logging.WARNING)  # Keeps Orbax's restore chatter quiet.
   config = _load_config(_WORKDIR.value)
   if _NUM.value <= 0:
     sys.exit(f'error: --num={_NUM.value} must be positive')
@@ -57,10 +58,7 @@ def main(argv):
   if config.num_classes:
     labels = (np.full(_NUM.value, _LABEL.value) if _LABEL.value is not None
               else np.arange(_NUM.value) % config.num_classes)
-  out = parallel.fetch(jax.jit(
-      lambda p, s: models.apply(run.g_model, p, s, z, labels, train=False)[0],
-      out_shardings=parallel.replicated(run.mesh))(sampling_params(state),
-                                                   state.g_model_state))
+  out = evaluate.make_sampler(run.g_model, run.mesh, z, labels)(state)
   os.makedirs(os.path.dirname(os.path.abspath(_OUT.value)), exist_ok=True)
   arrays = {} if labels is None else {'labels': labels}
   if out.ndim == 4:

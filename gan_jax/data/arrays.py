@@ -51,7 +51,6 @@ class ArrayData:
     self.name = name
     self.sample_shape = tuple(images.shape[1:])
     self.num_classes = num_classes
-    self.num_examples = images.shape[0]
     replicated = NamedSharding(mesh, P())
     self._images = jax.device_put(np.asarray(images, np.uint8), replicated)
     self._labels = None if labels is None else jax.device_put(np.asarray(labels, np.int32),
@@ -73,7 +72,3 @@ class ArrayData:
   def batch_at(self, step):
     """Returns the batch for training step `step`."""
     return self._batch_at(self._images, self._labels, step)
-
-  def images(self):
-    """All images as a host uint8 array (N, H, W, C), e.g. for reference statistics."""
-    return np.asarray(self._images)
