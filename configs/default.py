@@ -30,6 +30,23 @@ Fields every experiment has:
   wgan_clip: critic weight-clipping bound (loss=wgan).
   r1_gamma: weight gamma of the R1 penalty gamma/2 E||grad D(x)||^2 on real data; 0 disables.
   ema_decay, ema_start: EMA of generator weights used for evaluation; decay 0 disables.
+  Stabilisation (each off by default; all compose with every objective and model):
+  real_label, fake_label: the critic's targets (minimax, ns, lsgan): label smoothing is
+    one-sided with real_label=0.9, two-sided with fake_label=0.1 too.
+  instance_noise, instance_noise_steps: Gaussian noise of this std added to every critic
+    input, real and fake, annealed linearly to 0 over instance_noise_steps (0: constant).
+  feature_matching: weight of the feature-matching generator loss ||E f(x) - E f(G(z))||^2
+    on the critic's penultimate features; g_adversarial=False drops the adversarial term.
+  d_minibatch: none, discrimination (Salimans et al. 2016; minibatch_kernels x
+    minibatch_dim tensor) or stddev (ProGAN) features before the critic's output.
+  unrolled_steps: k > 0 takes the generator's loss against the critic updated k steps
+    ahead with its optimizer, differentiating through the updates (Metz et al. 2017).
+  r1_every: lazy R1, applied every N critic updates with weight x N.
+  dragan_weight: lambda of the DRAGAN penalty around the real data; 0 disables.
+  pac: PacGAN packing: the critic judges this many samples at once.
+  diagnostics: thresholds of the warnings (vanishing_generator_gradient,
+    discriminator_overpowering, oscillation, mode_collapse) and how many consecutive log
+    steps (patience) a condition must hold; see gan_jax/diagnostics.py.
   log_every: steps between fetches of the measurements (the only host sync).
   eval_every: steps between evaluations (the `evals` list).
   checkpoint_every: steps between checkpoints.
@@ -38,9 +55,25 @@ Fields every experiment has:
     ('min') or highest ('max') value of this evaluation metric in checkpoints_best/; ''
     disables it.
   evals: evaluator names run every eval_every steps: modes (2-D mixtures), grid (a sample
-    grid PNG of images, one class per row when conditional).
+    grid PNG of images, one class per row when conditional), and, from one pass of the
+    on-device Inception pipeline against the training images: fid, kid, pr (precision and
+    recall), is (Inception Score; on 28x28 digits without Inception logits, the bundled
+    digit classifier's score).
   num_eval_samples: generated samples per evaluation.
   mlp: width, depth and activation of the MLP generator and critic.
+  fid: settings of the Inception evaluators (fid, kid, pr, is):
+    num_samples: generated samples per evaluation.
+    num_reference: training images in the reference statistics (a fixed random subset when
+      the dataset is larger); computed once and cached in the cache directory
+      ($GAN_JAX_CACHE, else ~/.cache/gan_jax).
+    batch_size: global images per pipeline step (memory: ~3 MB per image on the network).
+    inception_weights: a weights file ('' = fetch once, then the cache; see README).
+    reference: a statistics .npz from scripts/fid_stats.py to use instead of the training
+      images ('' = the training images).
+    kid_subsets, kid_subset_size: KID's subsets (StyleGAN2-ADA: 100 of 1000).
+    pr_k: the neighbourhood size of precision/recall.
+    is_splits: Inception Score splits.
+    classifier: the digit classifier file for 'is' ('' = the cached one, trained on first use).
 """
 import ml_collections
 
@@ -79,6 +112,23 @@ def get_config():
   c.r1_gamma = 0.0
   c.ema_decay = 0.0
   c.ema_start = 0
+  c.real_label = 1.0
+  c.fake_label = 0.0
+  c.instance_noise = 0.0
+  c.instance_noise_steps = 0
+  c.feature_matching = 0.0
+  c.g_adversarial = True
+  c.d_minibatch = 'none'
+  c.minibatch_kernels = 32
+  c.minibatch_dim = 8
+  c.unrolled_steps = 0
+  c.r1_every = 1
+  c.dragan_weight = 0.0
+  c.pac = 1
+  c.diagnostics = ml_collections.ConfigDict(dict(
+      patience=3, vanishing_ratio=0.01, overpowering_accuracy=0.95,
+      overpowering_loss=0.2, oscillation_window=10, oscillation_std=1.0,
+      collapse_diversity=0.1))
   c.log_every = 500
   c.eval_every = 2_000
   c.checkpoint_every = 5_000
@@ -89,4 +139,8 @@ def get_config():
   c.evals = ('modes',)
   c.num_eval_samples = 2_500
   c.mlp = ml_collections.ConfigDict(dict(width=128, depth=3, activation='relu'))
+  c.fid = ml_collections.ConfigDict(dict(
+      num_samples=10_000, num_reference=50_000, batch_size=100, inception_weights='',
+      reference='', kid_subsets=100, kid_subset_size=1_000, pr_k=3, is_splits=10,
+      classifier=''))
   return c

@@ -23,7 +23,8 @@ def dcgan(dataset, image_shape, *, arg=None):
   c.batch_size = 64
   c.g_lr = c.d_lr = 2e-4
   c.g_betas = c.d_betas = (0.5, 0.999)
-  c.evals = ('grid',)
+  c.evals = ('grid', 'fid')
+  c.best_metric, c.best_mode = 'fid', 'min'
   c.num_steps = 20_000
   c.log_every = 100
   c.eval_every = 1_000
@@ -47,7 +48,8 @@ def sngan(dataset, *, arg=None):
   c.g_lr = c.d_lr = 2e-4
   c.g_betas = c.d_betas = (0.0, 0.9)
   c.g_schedule = c.d_schedule = 'linear'
-  c.evals = ('grid',)
+  c.evals = ('grid', 'fid')
+  c.best_metric, c.best_mode = 'fid', 'min'
   c.num_steps = 50_000
   c.log_every = 100
   c.eval_every = 5_000
@@ -63,9 +65,21 @@ def _parse(arg):
 
 def smoke(c):
   """Shrinks a config to 2 steps of a small batch and narrow networks (same layers), evaluated
-  and checkpointed at the end: the whole code path in seconds."""
+  and checkpointed at the end: the whole code path in seconds. FID is left out (tfds smoke
+  runs see mock data, whose statistics must not enter the cache); fid_smoke puts it back."""
   c.num_steps = 2
   c.batch_size = 8
   c.g_width = c.d_width = 16
   c.log_every = c.eval_every = c.checkpoint_every = 2
+  c.evals = ('grid',)
+  c.best_metric = ''
+  return c
+
+
+def fid_smoke(c, evals):
+  """A smoke config that also runs the Inception evaluators `evals` on a few samples."""
+  c.evals = ('grid',) + tuple(evals)
+  c.best_metric, c.best_mode = 'fid', 'min'
+  c.fid.update(num_samples=20, num_reference=40, batch_size=10, kid_subsets=5,
+               kid_subset_size=10, is_splits=2)
   return c

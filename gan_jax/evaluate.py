@@ -5,12 +5,20 @@ Each evaluator lists the names of its metrics in METRICS and has
 metrics.jsonl and TensorBoard, `artifacts` a dict of host arrays the loop turns into PNGs:
 'scatter' (2-D samples, drawn over 'centers') or 'grid' (images in [-1, 1], 'grid_cols' wide).
 """
+import logging
+import os
+
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from gan_jax import models, parallel
+from gan_jax.metrics import classifier, fid, inception_score, inception_weights, kid
 from gan_jax.metrics import modes as modes_lib
+from gan_jax.metrics import pipeline, precision_recall, stats_files
 from gan_jax.state import sampling_params
+
+log = logging.getLogger('gan_jax')
 
 
 def make_sampler(g_model, mesh, z, labels=None):
@@ -75,12 +83,114 @@ class GridEvaluator:
     return {}, {'grid': self._sample(state), 'grid_cols': self.COLS}
 
 
-EVALUATORS = {
-    'modes': ModesEvaluator,
-    'grid': GridEvaluator,
-}
+class InceptionEvaluator:
+  """FID, KID, precision/recall and Inception Score of the generator, all from one pass of
+  the on-device pipeline over `config.fid.num_samples` samples (EMA weights when kept).
+
+  The reference is the training data: `config.fid.num_reference` of its images (a fixed
+  random subset when fewer than the dataset), embedded once and cached under the cache
+  directory, or the statistics file `config.fid.reference` (FID only).
+
+  Args:
+    names: which of INCEPTION_METRICS to compute.
+  """
+
+  def __init__(self, config, dataset, g_model, mesh, names):
+    settings = config.fid
+    self.names = names
+    self.settings = settings
+    needs_features = bool({'kid', 'pr'} & set(names))
+    loaded = inception_weights.load(settings.inception_weights or None)
+    logits_fn = None
+    if 'is' in names:
+      logits_fn = 'inception' if loaded[1] else _digit_logits(settings, dataset)
+    self.pipeline = pipeline.FeaturePipeline(mesh, settings.batch_size, loaded,
+                                             keep_features=needs_features,
+                                             logits_fn=logits_fn)
+    key = jax.random.fold_in(jax.random.PRNGKey(config.seed), 0xF1D)
+    self._key = key
+    self._generated = self.pipeline.generator(g_model, settings.num_samples, config.z_dim,
+                                              config.num_classes, key)
+    self.reference = (stats_files.load(settings.reference, needs_features)
+                      if settings.reference else
+                      _dataset_reference(self.pipeline, dataset, config, needs_features))
+
+  def run(self, state):
+    """Returns ({'fid', 'kid', 'precision', 'recall', 'is', 'is_std'} as asked, {})."""
+    out = self._generated(sampling_params(state), state.g_model_state)
+    ref, metrics = self.reference, {}
+    if 'fid' in self.names:
+      metrics['fid'] = fid.frechet_distance(out['mu'], out['sigma'], ref['mu'], ref['sigma'])
+    if 'kid' in self.names:
+      metrics['kid'] = kid.kernel_inception_distance(
+          ref['features'], out['features'], jax.random.fold_in(self._key, 1),
+          self.settings.kid_subsets, self.settings.kid_subset_size)
+    if 'pr' in self.names:
+      metrics['precision'], metrics['recall'] = precision_recall.precision_recall(
+          ref['features'], out['features'], self.settings.pr_k)
+    if 'is' in self.names:
+      metrics['is'], metrics['is_std'] = inception_score.inception_score(
+          out['logits'], self.settings.is_splits)
+    return metrics, {}
+
+
+def _digit_logits(settings, dataset):
+  """The bundled-digit classifier's logits function, for the offline Inception Score."""
+  if tuple(dataset.sample_shape) != classifier.IMAGE_SHAPE:
+    raise inception_weights.WeightsUnavailableError(
+        f"config.evals has 'is', which needs class logits: pass pytorch-fid's Inception "
+        f'weights (with the fc layer) as config.fid.inception_weights; the offline digit '
+        f'classifier only scores {classifier.IMAGE_SHAPE} images, the data are '
+        f'{tuple(dataset.sample_shape)}')
+  params, acc = classifier.load_or_train(settings.classifier or None, log=log.info)
+  log.info("'is' uses the %s digit classifier (held-out accuracy %.3f), not Inception: "
+           'an MNIST score, at most 10', classifier.DATASET, acc)
+  net = classifier.DigitClassifier()
+  return lambda images: net.apply({'params': params}, images)
+
+
+def _dataset_reference(pipe, dataset, config, needs_features):
+  """Reference statistics of the training images, from the cache or computed and cached."""
+  images = dataset.images
+  count = min(config.fid.num_reference, images.shape[0])
+  path = stats_files.dataset_cache_path(dataset.name, config.data_split, count,
+                                        needs_features)
+  if os.path.isfile(path):
+    return stats_files.load(path, needs_features)
+  log.info('computing FID reference statistics of %d %s images -> %s', count, dataset.name,
+           path)
+  host = parallel.fetch(images)
+  # A fixed subset, whatever the experiment's seed, so cached statistics are shared.
+  order = np.random.default_rng(0).permutation(host.shape[0])[:count]
+  batches = (host[order[i:i + pipe.batch_size]] for i in range(0, count, pipe.batch_size))
+  out = pipe.images(batches)
+  if jax.process_index() == 0:
+    stats_files.save(path, parallel.fetch(out), dataset=dataset.name,
+                     split=config.data_split, keep_features=needs_features)
+  return out
+
+
+# Evaluators computed from Inception features share one pass of the pipeline.
+INCEPTION_METRICS = {'fid': ('fid',), 'kid': ('kid',), 'pr': ('precision', 'recall'),
+                     'is': ('is', 'is_std')}
+EVALUATORS = {'modes': ModesEvaluator, 'grid': GridEvaluator}
+NAMES = tuple(EVALUATORS) + tuple(INCEPTION_METRICS)
+
+
+def metric_names(name):
+  """The metrics evaluator `name` reports."""
+  return INCEPTION_METRICS[name] if name in INCEPTION_METRICS else EVALUATORS[name].METRICS
 
 
 def build(config, dataset, g_model, mesh):
-  """Instantiates the evaluators named in `config.evals`, in order."""
-  return {name: EVALUATORS[name](config, dataset, g_model, mesh) for name in config.evals}
+  """Instantiates the evaluators named in `config.evals`, in order; the Inception-based ones
+  become one InceptionEvaluator under the key of their names joined by '+'."""
+  evaluators = {}
+  inception_names = tuple(n for n in config.evals if n in INCEPTION_METRICS)
+  for name in config.evals:
+    if name not in INCEPTION_METRICS:
+      evaluators[name] = EVALUATORS[name](config, dataset, g_model, mesh)
+    elif name == inception_names[0]:
+      evaluators['+'.join(inception_names)] = InceptionEvaluator(
+          config, dataset, g_model, mesh, inception_names)
+  return evaluators

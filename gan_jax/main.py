@@ -19,6 +19,7 @@ from ml_collections import config_flags
 
 from gan_jax import checkpoint, parallel, train
 from gan_jax.data.tfds import DataUnavailableError
+from gan_jax.metrics import inception_weights, stats_files
 from gan_jax.validation import ConfigError
 
 _CONFIG = config_flags.DEFINE_config_file(
@@ -93,7 +94,8 @@ def main(argv):
     parallel.initialize(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
     summary = train.train_and_evaluate(_CONFIG.value, _WORKDIR.value)
   except (ConfigError, checkpoint.CheckpointError, DataUnavailableError,
-          parallel.DistributedError, train.NonFiniteError, train.WorkdirError) as e:
+          parallel.DistributedError, train.NonFiniteError, train.WorkdirError,
+          inception_weights.WeightsUnavailableError, stats_files.StatsFileError) as e:
     sys.exit(f'error: {e}')
   if jax.process_index() != 0:
     return

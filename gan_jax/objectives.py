@@ -11,9 +11,19 @@ import jax
 import jax.numpy as jnp
 
 
-def minimax_d_loss(real_logits, fake_logits):
-  """-E[log D(x)] - E[log(1 - D(G(z)))], the discriminator side of the original game."""
-  return jnp.mean(jax.nn.softplus(-real_logits)) + jnp.mean(jax.nn.softplus(fake_logits))
+def _bce(logits, target):
+  """Binary cross-entropy of sigmoid(logits) against a (possibly smoothed) target."""
+  return target * jax.nn.softplus(-logits) + (1.0 - target) * jax.nn.softplus(logits)
+
+
+def minimax_d_loss(real_logits, fake_logits, real_target=1.0, fake_target=0.0):
+  """-E[log D(x)] - E[log(1 - D(G(z)))], the discriminator side of the original game.
+
+  With label smoothing (Salimans et al. 2016) the targets move off 1 and 0: one-sided
+  smoothing sets real_target=0.9, two-sided also fake_target=0.1; the loss is then the
+  cross-entropy against those targets.
+  """
+  return jnp.mean(_bce(real_logits, real_target)) + jnp.mean(_bce(fake_logits, fake_target))
 
 
 def minimax_g_loss(fake_logits):
@@ -41,9 +51,11 @@ def hinge_d_loss(real_logits, fake_logits):
   return jnp.mean(jax.nn.relu(1.0 - real_logits)) + jnp.mean(jax.nn.relu(1.0 + fake_logits))
 
 
-def lsgan_d_loss(real_logits, fake_logits):
-  """0.5 E[(D(x) - 1)^2] + 0.5 E[D(G(z))^2] (Mao et al. 2017, a=0, b=c=1)."""
-  return 0.5 * jnp.mean((real_logits - 1.0) ** 2) + 0.5 * jnp.mean(fake_logits ** 2)
+def lsgan_d_loss(real_logits, fake_logits, real_target=1.0, fake_target=0.0):
+  """0.5 E[(D(x) - b)^2] + 0.5 E[(D(G(z)) - a)^2] (Mao et al. 2017; a=0, b=1 unless the
+  labels are smoothed)."""
+  return (0.5 * jnp.mean((real_logits - real_target) ** 2)
+          + 0.5 * jnp.mean((fake_logits - fake_target) ** 2))
 
 
 def lsgan_g_loss(fake_logits):
@@ -85,31 +97,60 @@ def r1_penalty(critic_fn, real):
   return jnp.mean(jnp.sum(grads.reshape(grads.shape[0], -1) ** 2, axis=1))
 
 
+def dragan_penalty(critic_fn, real, noise, alpha, data_std):
+  """DRAGAN penalty E[(||grad_x D(x_hat)||_2 - 1)^2] around the real data (Kodali et al.
+  2017): x_hat = x + alpha * (x_p - x) with perturbed points x_p = x + 0.5 std(x) u, u ~ U[0, 1).
+
+  Args:
+    critic_fn: per-example critic, (batch, ...) -> (batch,); examples independent.
+    real: the real batch.
+    noise: u, uniform in [0, 1), same shape as `real`.
+    alpha: interpolation weights in [0, 1), shape (batch,).
+    data_std: std(x), the standard deviation of the (global) real batch's values.
+  Returns:
+    The scalar penalty (without its weight).
+  """
+  perturbed = real + 0.5 * data_std * noise
+  return gradient_penalty(critic_fn, perturbed, real, alpha)
+
+
 @dataclasses.dataclass(frozen=True)
 class Objective:
   """A GAN objective: the two losses and how the discriminator's outputs are read.
 
   Attributes:
-    d_loss: (real_logits, fake_logits) -> scalar discriminator loss.
+    d_loss: (real_logits, fake_logits) -> scalar discriminator loss; the probabilistic and
+      least-squares ones also take real_target and fake_target (label smoothing).
     g_loss: fake_logits -> scalar generator loss.
     probabilistic: outputs are logits of P(real); measurements report sigmoid means.
     penalty: name of a penalty the objective requires ('gp'), or None.
     clip_weights: the critic's weights are clipped after every update (WGAN).
+    threshold: the output above which the critic calls a sample real (its accuracy).
   """
   d_loss: Callable
   g_loss: Callable
   probabilistic: bool
   penalty: str | None = None
   clip_weights: bool = False
+  threshold: float | None = 0.0
+
+  @property
+  def smoothable(self):
+    """Whether the critic's loss has targets that label smoothing can move."""
+    return self.d_loss in (minimax_d_loss, lsgan_d_loss)
 
 
 OBJECTIVES = {
     'minimax': Objective(minimax_d_loss, minimax_g_loss, probabilistic=True),
     'ns': Objective(minimax_d_loss, ns_g_loss, probabilistic=True),
-    'wgan': Objective(wgan_d_loss, wgan_g_loss, probabilistic=False, clip_weights=True),
-    'wgan_gp': Objective(wgan_d_loss, wgan_g_loss, probabilistic=False, penalty='gp'),
+    # A Wasserstein critic's scores have no fixed origin: its accuracy is taken against the
+    # midpoint of the batch's mean real and fake scores (threshold None).
+    'wgan': Objective(wgan_d_loss, wgan_g_loss, probabilistic=False, clip_weights=True,
+                      threshold=None),
+    'wgan_gp': Objective(wgan_d_loss, wgan_g_loss, probabilistic=False, penalty='gp',
+                         threshold=None),
     'hinge': Objective(hinge_d_loss, wgan_g_loss, probabilistic=False),
-    'lsgan': Objective(lsgan_d_loss, lsgan_g_loss, probabilistic=False),
+    'lsgan': Objective(lsgan_d_loss, lsgan_g_loss, probabilistic=False, threshold=0.5),
 }
 
 

@@ -16,7 +16,8 @@ def learning_rate_schedule(name, lr, num_updates):
   return optax.cosine_decay_schedule(lr, num_updates)
 
 
-def make_optimizer(*, name, lr, betas, schedule, num_updates, grad_clip, skip_nonfinite=False):
+def make_optimizer(*, name, lr, betas, schedule, num_updates, grad_clip, skip_nonfinite=False,
+                   differentiable=False):
   """One network's optimizer.
 
   Args:
@@ -28,12 +29,14 @@ def make_optimizer(*, name, lr, betas, schedule, num_updates, grad_clip, skip_no
     grad_clip: clip the global gradient norm to this value; 0 disables clipping.
     skip_nonfinite: drop updates whose gradients hold NaN or inf (optax.apply_if_finite);
       after 100 in a row the updates go through and the NaN guard stops the run.
+    differentiable: the update will be differentiated through (an unrolled GAN's critic):
+      Adam then adds 1e-12 inside its square root, whose derivative is infinite at 0.
   Returns:
     An optax.GradientTransformation.
   """
   rate = learning_rate_schedule(schedule, lr, num_updates)
   if name == 'adam':
-    opt = optax.adam(rate, b1=betas[0], b2=betas[1])
+    opt = optax.adam(rate, b1=betas[0], b2=betas[1], eps_root=1e-12 if differentiable else 0.0)
   else:
     opt = optax.rmsprop(rate, decay=betas[1])
   if grad_clip > 0:
@@ -53,7 +56,8 @@ def build(config):
                         schedule=config.d_schedule,
                         num_updates=config.num_steps * config.n_critic,
                         grad_clip=config.d_grad_clip,
-                        skip_nonfinite=config.skip_nonfinite_updates)
+                        skip_nonfinite=config.skip_nonfinite_updates,
+                        differentiable=config.unrolled_steps > 0)
   return g_tx, d_tx
 
 

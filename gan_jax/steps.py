@@ -15,6 +15,7 @@ from jax import lax
 from jax.sharding import PartitionSpec as P
 
 from gan_jax import models, objectives, optim
+from gan_jax.models import layers
 from gan_jax.parallel import DATA_AXIS
 
 
@@ -33,103 +34,198 @@ def _apply_gradients(tx, params, opt_state, grads):
   return optax.apply_updates(params, updates), opt_state, optax.tree.norm(updates)
 
 
+def noise_std(config, step):
+  """Instance-noise std at `step`: config.instance_noise annealed linearly to 0 over
+  config.instance_noise_steps steps (constant when that is 0)."""
+  if not config.instance_noise_steps:
+    return jnp.float32(config.instance_noise)
+  frac = jnp.clip(1.0 - step / config.instance_noise_steps, 0.0, 1.0)
+  return config.instance_noise * frac
+
+
+def _accuracy(real_logits, fake_logits, threshold):
+  """Share of real and fake examples the critic classifies right, averaged."""
+  if threshold is None:  # Scores without an origin: the midpoint of the global means.
+    threshold = _pmean(jnp.mean(real_logits) + jnp.mean(fake_logits)) / 2.0
+  return 0.5 * (jnp.mean(real_logits > threshold) + jnp.mean(fake_logits < threshold))
+
+
+def _mean_pairwise_distance(f):
+  """Mean Euclidean distance between the feature vectors of distinct examples of the global
+  batch (gathered from every device, so the figure does not depend on the device count)."""
+  f = layers.global_batch(lax.stop_gradient(f))
+  sq = jnp.sum((f[:, None] - f[None]) ** 2, axis=-1)
+  n = f.shape[0]
+  return jnp.sum(jnp.sqrt(sq + 1e-12) * (1.0 - jnp.eye(n))) / (n * (n - 1))
+
+
 class StepFunctions:
   """The per-device update functions of one experiment.
 
-  Attributes bound at construction (models, objective, optimizers, penalty weights) are
-  static; every method is a pure function of its array arguments.
+  Attributes bound at construction (models, objective, optimizers, the config's
+  stabilisation switches) are static; every method is a pure function of its arrays.
   """
 
   def __init__(self, config, g_model, d_model, g_tx, d_tx):
+    self.config = config
     self.g_model, self.d_model = g_model, d_model
     self.g_tx, self.d_tx = g_tx, d_tx
     self.objective = objectives.get(config.loss)
-    self.gp_weight = config.gp_weight
-    self.r1_gamma = config.r1_gamma
-    self.wgan_clip = config.wgan_clip
-    self.ema_decay = config.ema_decay
-    self.ema_start = config.ema_start
-    self.n_critic = config.n_critic
-    self.z_dim = config.z_dim
-    self.num_classes = config.num_classes
+    self.targets = ({'real_target': config.real_label, 'fake_target': config.fake_label}
+                    if self.objective.smoothable else {})
+
+  def _generate(self, g_params, state, z, y_fake):
+    return models.apply(self.g_model, g_params, state.g_model_state, z, y_fake, train=True)
+
+  def _d_loss(self, d_params, d_model_state, real, fake, inputs, step):
+    """The critic's loss (with penalties) on one real and one fake batch, both already
+    noised; returns (loss, (new model state, measurements))."""
+    c, obj, m_pack = self.config, self.objective, self.config.pac
+    y, y_fake = inputs.get('y'), inputs.get('y_fake')
+    real, fake = models.pack(real, m_pack), models.pack(fake, m_pack)
+    real_logits, ms, real_f = models.apply_with_features(self.d_model, d_params, d_model_state,
+                                                         real, y, train=True)
+    fake_logits, ms, fake_f = models.apply_with_features(self.d_model, d_params, ms, fake,
+                                                         y_fake, train=True)
+    loss = obj.d_loss(real_logits, fake_logits, **self.targets)
+    real_spread = _mean_pairwise_distance(real_f)
+    m = {'d_loss': loss,
+         'd_real': _mean_output(real_logits, obj.probabilistic),
+         'd_fake': _mean_output(fake_logits, obj.probabilistic),
+         'd_accuracy': _accuracy(real_logits, fake_logits, obj.threshold),
+         'feature_diversity': _mean_pairwise_distance(fake_f) / jnp.maximum(real_spread,
+                                                                              1e-12)}
+    critic = lambda x: models.apply(self.d_model, d_params, ms, x, y, train=True)[0]
+    if obj.penalty == 'gp':
+      m['gp'] = objectives.gradient_penalty(critic, real, fake, inputs['eps'])
+      loss = loss + c.gp_weight * m['gp']
+    if c.r1_gamma > 0:
+      # Lazy R1 (Karras et al. 2020): every r1_every-th step, weighted r1_every times.
+      m['r1'] = lax.cond(step % c.r1_every == 0,
+                         lambda: objectives.r1_penalty(critic, real),
+                         lambda: jnp.zeros((), real.dtype))
+      loss = loss + 0.5 * c.r1_gamma * c.r1_every * m['r1']
+    if c.dragan_weight > 0:
+      u = models.pack(inputs['u'], m_pack)
+      # std of the global batch: the mean of squares minus the squared mean, over devices.
+      data_std = jnp.sqrt(jnp.maximum(
+          _pmean(jnp.mean(real ** 2)) - _pmean(jnp.mean(real)) ** 2, 0.0))
+      m['dragan'] = objectives.dragan_penalty(critic, real, u, inputs['eps'], data_std)
+      loss = loss + c.dragan_weight * m['dragan']
+    return loss, (ms, m)
+
+  def _critic_step(self, d_params, d_opt_state, d_model_state, real, fake, inputs, step):
+    """One optimizer update of the critic; pure, so the unrolled generator loss can
+    differentiate through it. Returns (params, opt_state, model_state, measurements)."""
+    grads, (model_state, m) = jax.grad(self._d_loss, has_aux=True)(
+        d_params, d_model_state, real, fake, inputs, step)
+    grads = _pmean(grads)
+    params, opt_state, m['d_update_norm'] = _apply_gradients(
+        self.d_tx, d_params, d_opt_state, grads)
+    if self.objective.clip_weights:
+      clip = self.config.wgan_clip
+      params = jax.tree.map(lambda w: jnp.clip(w, -clip, clip), params)
+    m['d_grad_norm'] = optax.tree.norm(grads)
+    return params, opt_state, _pmean(model_state), m
+
+  def _noised(self, x, noise, std):
+    return x if noise is None else x + std * noise
 
   def d_update(self, state, inputs):
     """One critic update on a real batch and fakes generated from latents.
 
     Args:
       state: the GANState (replicated).
-      inputs: this device's shard of 'x' (real batch), 'z' (latents), 'eps' (gradient-
-        penalty interpolation weights) and, for conditional models, 'y' (real labels) and
-        'y_fake' (labels the fakes are generated for).
+      inputs: this device's shard of 'x' (real batch), 'z' (latents), 'eps' (penalty
+        interpolation weights), for conditional models 'y' (real labels) and 'y_fake'
+        (labels the fakes are generated for), and when enabled 'noise_real'/'noise_fake'
+        (instance noise) and 'u' (DRAGAN perturbations).
     Returns:
       (state, measurements) with the critic's parameters, model state and optimizer updated.
     """
-    obj = self.objective
-    real, y, y_fake = inputs['x'], inputs.get('y'), inputs.get('y_fake')
-    fake, _ = models.apply(self.g_model, state.g_params, state.g_model_state, inputs['z'],
-                           y_fake, train=True)
-    fake = lax.stop_gradient(fake)
-
-    def loss_fn(d_params):
-      real_logits, ms = models.apply(self.d_model, d_params, state.d_model_state, real, y,
-                                     train=True)
-      fake_logits, ms = models.apply(self.d_model, d_params, ms, fake, y_fake, train=True)
-      loss = obj.d_loss(real_logits, fake_logits)
-      m = {'d_loss': loss,
-           'd_real': _mean_output(real_logits, obj.probabilistic),
-           'd_fake': _mean_output(fake_logits, obj.probabilistic)}
-      critic = lambda x: models.apply(self.d_model, d_params, ms, x, y, train=True)[0]
-      if obj.penalty == 'gp':
-        m['gp'] = objectives.gradient_penalty(critic, real, fake, inputs['eps'])
-        loss = loss + self.gp_weight * m['gp']
-      if self.r1_gamma > 0:
-        m['r1'] = objectives.r1_penalty(critic, real)
-        loss = loss + 0.5 * self.r1_gamma * m['r1']
-      return loss, (ms, m)
-
-    grads, (model_state, m) = jax.grad(loss_fn, has_aux=True)(state.d_params)
-    grads = _pmean(grads)
-    params, opt_state, m['d_update_norm'] = _apply_gradients(
-        self.d_tx, state.d_params, state.d_opt_state, grads)
-    if obj.clip_weights:
-      params = jax.tree.map(lambda w: jnp.clip(w, -self.wgan_clip, self.wgan_clip), params)
-    m['d_grad_norm'] = optax.tree.norm(grads)
+    fake, _ = self._generate(state.g_params, state, inputs['z'], inputs.get('y_fake'))
+    std = noise_std(self.config, state.step)
+    real = self._noised(inputs['x'], inputs.get('noise_real'), std)
+    fake = self._noised(lax.stop_gradient(fake), inputs.get('noise_fake'), std)
+    params, opt_state, model_state, m = self._critic_step(
+        state.d_params, state.d_opt_state, state.d_model_state, real, fake, inputs,
+        state.step)
     m['d_param_norm'] = optax.tree.norm(params)
-    state = state.replace(d_params=params, d_opt_state=opt_state,
-                          d_model_state=_pmean(model_state))
+    state = state.replace(d_params=params, d_opt_state=opt_state, d_model_state=model_state)
     return state, _pmean(m)
 
+  def _unrolled_critic(self, g_params, state, unroll):
+    """The critic after `unrolled_steps` updates with its real optimizer against the
+    generator `g_params`, differentiable in g_params (Metz et al. 2017)."""
+    def body(carry, inputs):
+      d_params, d_opt_state, d_ms = carry
+      fake, _ = self._generate(g_params, state, inputs['z'], inputs.get('y_fake'))
+      d_params, d_opt_state, d_ms, _ = self._critic_step(
+          d_params, d_opt_state, d_ms, inputs['x'], fake, inputs, state.step)
+      return (d_params, d_opt_state, d_ms), None
+    (d_params, _, d_ms), _ = lax.scan(
+        body, (state.d_params, state.d_opt_state, state.d_model_state), unroll)
+    return d_params, d_ms
+
+  def g_loss(self, g_params, state, inputs):
+    """The generator's loss against the current (or unrolled) critic.
+
+    Args:
+      g_params: the generator parameters to differentiate.
+      state: the GANState.
+      inputs: see g_update.
+    Returns:
+      (loss, (generator model state, critic model state, measurements)).
+    """
+    c, obj = self.config, self.objective
+    y_fake = inputs.get('y_fake')
+    fake, g_ms = self._generate(g_params, state, inputs['z'], y_fake)
+    d_params, d_ms = state.d_params, state.d_model_state
+    if 'unroll' in inputs:
+      d_params, d_ms = self._unrolled_critic(g_params, state, inputs['unroll'])
+    fake = models.pack(self._noised(fake, inputs.get('noise'), noise_std(c, state.step)),
+                       c.pac)
+    fake_logits, new_d_ms, fake_f = models.apply_with_features(
+        self.d_model, d_params, d_ms, fake, y_fake, train=True)
+    m, loss = {}, 0.0
+    if c.g_adversarial:
+      m['g_adv_loss'] = loss = obj.g_loss(fake_logits)
+    if c.feature_matching > 0:
+      real = models.pack(inputs['x'], c.pac)
+      _, _, real_f = models.apply_with_features(self.d_model, d_params, d_ms, real,
+                                                inputs.get('y'), train=True)
+      # Means over the global batch, so a sharded step matches one device.
+      m['feature_matching'] = jnp.sum(
+          (_pmean(jnp.mean(real_f, 0)) - _pmean(jnp.mean(fake_f, 0))) ** 2)
+      loss = loss + c.feature_matching * m['feature_matching']
+    # An unrolled critic's state changes are hypothetical: the real critic keeps its own.
+    return loss, (g_ms, state.d_model_state if 'unroll' in inputs else new_d_ms, m)
+
   def g_update(self, state, inputs):
-    """One generator update against the current critic; also advances the EMA weights.
+    """One generator update against the current (or unrolled) critic; advances the EMA.
 
     Args:
       state: the GANState.
-      inputs: this device's shard of 'z' and, for conditional models, 'y_fake'.
+      inputs: this device's shard of 'z', 'x' (a real batch, for feature matching), for
+        conditional models 'y_fake' and 'y', 'noise' (instance noise) when enabled, and
+        'unroll' (per unrolled critic update: 'x', 'z', 'eps', ...) for an unrolled GAN.
     Returns:
       (state, measurements).
     """
-    obj = self.objective
-    y_fake = inputs.get('y_fake')
-
-    def loss_fn(g_params):
-      fake, g_ms = models.apply(self.g_model, g_params, state.g_model_state, inputs['z'],
-                                y_fake, train=True)
-      fake_logits, d_ms = models.apply(self.d_model, state.d_params, state.d_model_state,
-                                       fake, y_fake, train=True)
-      return obj.g_loss(fake_logits), (g_ms, d_ms)
-
-    (loss, (g_ms, d_ms)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.g_params)
+    c = self.config
+    (loss, (g_ms, d_ms, m)), grads = jax.value_and_grad(self.g_loss, has_aux=True)(
+        state.g_params, state, inputs)
     grads = _pmean(grads)
     params, opt_state, update_norm = _apply_gradients(
         self.g_tx, state.g_params, state.g_opt_state, grads)
     ema = state.ema_params
     if ema is not None:
-      ema = optim.ema_update(ema, params, decay=self.ema_decay, step=state.step,
-                             start=self.ema_start)
+      ema = optim.ema_update(ema, params, decay=c.ema_decay, step=state.step,
+                             start=c.ema_start)
     state = state.replace(g_params=params, g_opt_state=opt_state, ema_params=ema,
                           g_model_state=_pmean(g_ms), d_model_state=_pmean(d_ms))
-    m = {'g_loss': loss, 'g_grad_norm': optax.tree.norm(grads),
-         'g_update_norm': update_norm, 'g_param_norm': optax.tree.norm(params)}
+    m.update({'g_loss': loss, 'g_grad_norm': optax.tree.norm(grads),
+              'g_update_norm': update_norm, 'g_param_norm': optax.tree.norm(params)})
     return state, _pmean(m)
 
   def per_device_step(self, state, critic_inputs, generator_inputs):
@@ -147,22 +243,40 @@ class StepFunctions:
     state, g_m = self.g_update(state, generator_inputs)
     return state, {**jax.tree.map(lambda v: v[-1], d_m), **g_m}
 
-  def draw_randomness(self, state, batch_size):
-    """Latents, fake labels and interpolation weights of step `state.step`, global batch.
+  def draw_randomness(self, state, batch_size, sample_shape):
+    """Latents, fake labels, penalty weights and noise of step `state.step`, global batch.
 
+    Args:
+      state: the GANState.
+      batch_size: the global batch size.
+      sample_shape: shape of one data sample (for instance noise and DRAGAN).
     Returns:
-      (critic_inputs, generator_inputs) dicts without the real data.
+      (critic_inputs, generator_inputs, unroll_inputs) dicts without the real data;
+      unroll_inputs is None unless the GAN is unrolled.
     """
-    k_d, k_g, k_eps, k_yd, k_yg = jax.random.split(
-        jax.random.fold_in(state.key, state.step), 5)
-    critic = {'z': jax.random.normal(k_d, (self.n_critic, batch_size, self.z_dim)),
-              'eps': jax.random.uniform(k_eps, (self.n_critic, batch_size))}
-    generator = {'z': jax.random.normal(k_g, (batch_size, self.z_dim))}
-    if self.num_classes:
-      critic['y_fake'] = jax.random.randint(k_yd, (self.n_critic, batch_size), 0,
-                                            self.num_classes)
-      generator['y_fake'] = jax.random.randint(k_yg, (batch_size,), 0, self.num_classes)
-    return critic, generator
+    c = self.config
+    keys = iter(jax.random.split(jax.random.fold_in(state.key, state.step), 16))
+    n_d, k = c.n_critic, c.unrolled_steps
+
+    def critic_like(n):
+      out = {'z': jax.random.normal(next(keys), (n, batch_size, c.z_dim)),
+             'eps': jax.random.uniform(next(keys), (n, batch_size // c.pac))}
+      if c.num_classes:
+        out['y_fake'] = jax.random.randint(next(keys), (n, batch_size), 0, c.num_classes)
+      if c.dragan_weight > 0:
+        out['u'] = jax.random.uniform(next(keys), (n, batch_size) + sample_shape)
+      return out
+
+    critic = critic_like(n_d)
+    generator = {'z': jax.random.normal(next(keys), (batch_size, c.z_dim))}
+    if c.num_classes:
+      generator['y_fake'] = jax.random.randint(next(keys), (batch_size,), 0, c.num_classes)
+    if c.instance_noise > 0:
+      noise = lambda shape: jax.random.normal(next(keys), shape + sample_shape)  # noqa: E731
+      critic['noise_real'] = noise((n_d, batch_size))
+      critic['noise_fake'] = noise((n_d, batch_size))
+      generator['noise'] = noise((batch_size,))
+    return critic, generator, (critic_like(k) if k else None)
 
 
 def make_train_step(config, g_model, d_model, g_tx, d_tx, mesh):
@@ -182,17 +296,32 @@ def make_train_step(config, g_model, d_model, g_tx, d_tx, mesh):
   # check_vma=False gives pmap's semantics: a gradient taken on one device is that device's
   # gradient, averaged explicitly with pmean. (With varying-manual-axes checking, JAX would
   # already sum gradients of replicated parameters over devices in the transpose.)
-  sharded_step = jax.shard_map(
-      fns.per_device_step, mesh=mesh,
-      in_specs=(P(), P(None, DATA_AXIS), P(DATA_AXIS)),
-      out_specs=(P(), P()), check_vma=False)
+  generator_spec = {'z': P(DATA_AXIS), 'x': P(DATA_AXIS), 'y': P(DATA_AXIS),
+                    'y_fake': P(DATA_AXIS), 'noise': P(DATA_AXIS),
+                    'unroll': P(None, DATA_AXIS)}
+
+  def sharded_step(state, critic_inputs, generator_inputs):
+    specs = {k: generator_spec[k] for k in generator_inputs}
+    return jax.shard_map(
+        fns.per_device_step, mesh=mesh,
+        in_specs=(P(), P(None, DATA_AXIS), specs),
+        out_specs=(P(), P()), check_vma=False)(state, critic_inputs, generator_inputs)
 
   @functools.partial(jax.jit, donate_argnums=0)
   def train_step(state, batch):
-    critic_inputs, generator_inputs = fns.draw_randomness(state, batch['x'].shape[1])
-    critic_inputs['x'] = batch['x']
+    n = config.n_critic
+    critic_inputs, generator_inputs, unroll = fns.draw_randomness(
+        state, batch['x'].shape[1], batch['x'].shape[2:])
+    critic_inputs['x'] = batch['x'][:n]
+    generator_inputs['x'] = batch['x'][n - 1]  # The last critic batch, for feature matching.
     if config.num_classes:
-      critic_inputs['y'] = batch['y']
+      critic_inputs['y'] = batch['y'][:n]
+      generator_inputs['y'] = batch['y'][n - 1]
+    if unroll is not None:  # Fresh real batches for the unrolled critic updates.
+      unroll['x'] = batch['x'][n:]
+      if config.num_classes:
+        unroll['y'] = batch['y'][n:]
+      generator_inputs['unroll'] = unroll
     state, measurements = sharded_step(state, critic_inputs, generator_inputs)
     return state.replace(step=state.step + 1), measurements
 

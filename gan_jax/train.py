@@ -9,7 +9,8 @@ import time
 import jax
 import numpy as np
 
-from gan_jax import checkpoint, data, evaluate, models, optim, parallel, steps, validation
+from gan_jax import checkpoint, data, diagnostics, evaluate, models, optim, parallel, steps
+from gan_jax import validation
 from gan_jax import state as state_lib
 from gan_jax import writers
 
@@ -65,7 +66,7 @@ def _check_finite(measurements, step, last_checked):
                          f'and {step}; lower the learning rates or set gradient clipping')
 
 
-_CONSOLE = ('steps_per_sec', 'd_loss', 'g_loss', 'd_real', 'd_fake', 'gp', 'r1')
+_CONSOLE = ('steps_per_sec', 'd_loss', 'g_loss', 'd_real', 'd_fake', 'd_accuracy', 'gp', 'r1')
 
 
 def _format(measurements, names=None):
@@ -146,9 +147,11 @@ def train_and_evaluate(config, workdir):
   ckpt = checkpoint.Checkpointer(workdir, config)
   run.state = ckpt.restore(run.state)
   first_step = int(parallel.fetch(run.state.step))
-  writer = None
+  writer = diag = None
   if jax.process_index() == 0:
     writer = writers.MetricWriter(workdir, resume_step=first_step)
+    diag = diagnostics.Diagnostics(config.diagnostics)
+    diag.replay(writers.read_metrics(workdir))  # Resumed: warn as an unbroken run would.
     with open(os.path.join(workdir, 'config.json'), 'w', encoding='utf-8') as f:
       f.write(config.to_json_best_effort(indent=2, sort_keys=True) + '\n')
   log.info('%d devices; generator %d params, critic %d params; starting at step %d',
@@ -156,7 +159,7 @@ def train_and_evaluate(config, workdir):
            models.count_params(run.state.d_params), first_step)
   stop = StopRequest()
   try:
-    summary = _loop(run, config, ckpt, writer, stop, first_step)
+    summary = _loop(run, config, ckpt, writer, diag, stop, first_step)
     if config.best_metric:
       summary['best_step'] = ckpt.best_step()
   finally:
@@ -169,13 +172,25 @@ def train_and_evaluate(config, workdir):
     writers.plot_curves(os.path.join(workdir, 'curves.png'), records)
     last_eval = next((r for r in reversed(records) if r['event'] == 'eval'), {})
     summary.update({k: v for k, v in last_eval.items() if k not in ('step', 'event')})
+    summary['warnings'] = sorted({r['warning'] for r in records if r['event'] == 'warning'})
+    best = [r[config.best_metric] for r in records if r['event'] == 'eval'
+            and r['step'] == summary.get('best_step') and config.best_metric in r]
+    if best:
+      summary[f'best_{config.best_metric}'] = best[-1]
     with open(os.path.join(workdir, 'summary.json'), 'w', encoding='utf-8') as f:
       json.dump(summary, f, indent=2)
     writer.close()
   return summary
 
 
-def _loop(run, config, ckpt, writer, stop, first_step):
+def _warn(diag, writer, step, record):
+  """Logs and records the diagnostics' warnings about one train or eval record."""
+  for name, detail in diag.observe(record) if diag else ():
+    log.warning('warning at step %d: %s: %s', step, name, detail)
+    writer.write(step, {'warning': name, 'detail': detail}, 'warning')
+
+
+def _loop(run, config, ckpt, writer, diag, stop, first_step):
   """Runs steps first_step+1 .. num_steps; returns {'stopped_by': SIGNAL} if interrupted."""
   last_log_step, last_log_time = first_step, time.time()
   last_saved = first_step  # The newest state known to be finite.
@@ -191,9 +206,12 @@ def _loop(run, config, ckpt, writer, stop, first_step):
       if writer:
         writer.write(step, measurements, 'train')
       log.info('step %d/%d  %s', step, config.num_steps, _format(measurements, _CONSOLE))
+      _warn(diag, writer, step, {'event': 'train', **measurements})
     pause = time.time()
     if step % config.eval_every == 0 or final:
-      ckpt.save_best(step, run.state, _evaluate(run, step, writer))
+      metrics = _evaluate(run, step, writer)
+      _warn(diag, writer, step, {'event': 'eval', **metrics})
+      ckpt.save_best(step, run.state, metrics)
     if step % config.checkpoint_every == 0 or final or stop.signal:
       if not ckpt.save(step, run.state):
         raise NonFiniteError(f'the training state became non-finite between steps '

@@ -1,9 +1,10 @@
 """Checks a config once, before any work, with errors that name field, value and what is allowed."""
 import math
 import numbers
+import os
 
 from gan_jax import data, evaluate, models, objectives, optim
-from gan_jax.models import mlp
+from gan_jax.models import layers, mlp
 
 
 class ConfigError(ValueError):
@@ -56,8 +57,9 @@ def validate(config):
   _check_choice(config, 'd_schedule', optim.SCHEDULES)
   for field in ('num_steps', 'batch_size', 'n_critic', 'z_dim', 'log_every', 'eval_every',
                 'checkpoint_every', 'keep_checkpoints', 'keep_best', 'num_eval_samples',
-                'g_width', 'd_width',
-                'mlp.width', 'mlp.depth'):
+                'g_width', 'd_width', 'mlp.width', 'mlp.depth', 'fid.num_samples',
+                'fid.num_reference', 'fid.batch_size', 'fid.kid_subsets',
+                'fid.kid_subset_size', 'fid.pr_k', 'fid.is_splits'):
     _check_number(config, field, integer=True, low=0)
   _check_number(config, 'seed', integer=True, low=0, low_inclusive=True)
   _check_number(config, 'ema_start', integer=True, low=0, low_inclusive=True)
@@ -77,23 +79,71 @@ def validate(config):
     betas = tuple(config[field])
     if len(betas) != 2 or not all(isinstance(b, numbers.Real) and 0 <= b < 1 for b in betas):
       raise ConfigError(f'config.{field}={betas!r} must be two numbers in [0, 1)')
+  _check_stabilisation(config)
   if config.mlp.activation not in mlp.ACTIVATIONS:
     raise ConfigError(f'config.mlp.activation={config.mlp.activation!r} is not allowed; '
                       f'choose one of: {", ".join(sorted(mlp.ACTIVATIONS))}')
   for name in config.evals:
-    if name not in evaluate.EVALUATORS:
+    if name not in evaluate.NAMES:
       raise ConfigError(f'config.evals names {name!r}, which is not an evaluator; choose '
-                        f'from: {", ".join(sorted(evaluate.EVALUATORS))}')
+                        f'from: {", ".join(sorted(evaluate.NAMES))}')
   if config.best_metric:
-    offered = {m for name in config.evals for m in evaluate.EVALUATORS[name].METRICS}
+    offered = {m for name in config.evals for m in evaluate.metric_names(name)}
     if config.best_metric not in offered:
       raise ConfigError(f'config.best_metric={config.best_metric!r} is not a metric of the '
                         f'evaluators in config.evals; choose one of: '
                         f'{", ".join(sorted(offered)) or "(none)"}')
     _check_choice(config, 'best_mode', ('min', 'max'))
+  if 'is' in config.evals and config.fid.num_samples < config.fid.is_splits:
+    raise ConfigError(f'config.fid.num_samples={config.fid.num_samples} must be at least '
+                      f'config.fid.is_splits={config.fid.is_splits} for the Inception Score')
+  if 'kid' in config.evals and config.fid.kid_subset_size < 2:
+    raise ConfigError(f'config.fid.kid_subset_size={config.fid.kid_subset_size} must be at '
+                      'least 2')
+  for field in ('inception_weights', 'reference', 'classifier'):
+    path = config.fid[field]
+    if path and not os.path.isfile(path):
+      raise ConfigError(f'config.fid.{field}={path!r} is not a file')
   if 'modes' in config.evals and config.dataset not in data.mixtures.MIXTURES:
     raise ConfigError(f"config.evals has 'modes', which needs a Gaussian-mixture dataset, "
                       f'but config.dataset={config.dataset!r}')
+
+
+def _check_stabilisation(config):
+  """The stabilisation toolkit's fields (configs/default.py documents them)."""
+  for field in ('real_label', 'fake_label'):
+    _check_number(config, field, integer=False, low=0, low_inclusive=True)
+    if config[field] > 1:
+      raise ConfigError(f'config.{field}={config[field]} must be in [0, 1]')
+  if config.fake_label >= config.real_label:
+    raise ConfigError(f'config.fake_label={config.fake_label} must be below '
+                      f'config.real_label={config.real_label}')
+  smoothed = (config.real_label, config.fake_label) != (1.0, 0.0)
+  if smoothed and not objectives.get(config.loss).smoothable:
+    raise ConfigError(f"label smoothing (real_label/fake_label) needs a loss with targets: "
+                      f"minimax, ns or lsgan, not config.loss={config.loss!r}")
+  for field in ('instance_noise', 'feature_matching', 'dragan_weight'):
+    _check_number(config, field, integer=False, low=0, low_inclusive=True)
+  for field in ('instance_noise_steps', 'unrolled_steps'):
+    _check_number(config, field, integer=True, low=0, low_inclusive=True)
+  for field in ('minibatch_kernels', 'minibatch_dim', 'r1_every', 'pac',
+                'diagnostics.patience', 'diagnostics.oscillation_window'):
+    _check_number(config, field, integer=True, low=0)
+  for field in ('vanishing_ratio', 'overpowering_accuracy', 'overpowering_loss',
+                'oscillation_std', 'collapse_diversity'):
+    _check_number(config, f'diagnostics.{field}', integer=False, low=0)
+  if not isinstance(config.g_adversarial, bool):
+    raise ConfigError(f'config.g_adversarial={config.g_adversarial!r} must be True or False')
+  if not config.g_adversarial and not config.feature_matching:
+    raise ConfigError('config.g_adversarial=False leaves the generator without a loss: set '
+                      'config.feature_matching > 0')
+  _check_choice(config, 'd_minibatch', layers.MINIBATCH)
+  if config.dragan_weight and config.d_norm == 'batch':
+    raise ConfigError("config.dragan_weight needs a critic whose outputs do not mix "
+                      "examples; config.d_norm='batch' does: choose layer, spectral or none")
+  if config.pac > 1 and config.num_classes:
+    raise ConfigError(f'config.pac={config.pac} packs samples of different classes: PacGAN '
+                      'is for unconditional models (set num_classes=0 or pac=1)')
 
 
 def check_data(config, dataset):
@@ -116,8 +166,10 @@ def check_data(config, dataset):
   if config.num_classes and config.num_classes != dataset.num_classes:
     raise ConfigError(f'config.num_classes={config.num_classes} but dataset '
                       f'{config.dataset!r} has {dataset.num_classes} classes')
-  if 'grid' in config.evals and len(shape) != 3:
-    raise ConfigError(f"config.evals has 'grid', which needs image data, but dataset "
+  for name in config.evals:
+    if name not in ('grid',) + tuple(evaluate.INCEPTION_METRICS) or len(shape) == 3:
+      continue
+    raise ConfigError(f'config.evals has {name!r}, which needs image data, but dataset '
                       f'{config.dataset!r} has examples of shape {shape}')
 
 
@@ -131,3 +183,6 @@ def check_devices(config, num_devices):
   if config.batch_size % num_devices:
     raise ConfigError(f'config.batch_size={config.batch_size} must be divisible by the '
                       f'number of devices ({num_devices})')
+  if config.batch_size % (num_devices * config.pac):
+    raise ConfigError(f'config.batch_size={config.batch_size} must be divisible by '
+                      f'config.pac={config.pac} times the number of devices ({num_devices})')

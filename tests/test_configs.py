@@ -1,6 +1,7 @@
 """Every experiment config: its smoke variant trains through the real training function
 (tfds datasets under tfds.testing.mock_data), and image-specific bad input is refused."""
 import importlib
+import math
 import os
 import subprocess
 import sys
@@ -8,7 +9,7 @@ import sys
 import pytest
 import tensorflow_datasets as tfds
 
-from gan_jax import train
+from gan_jax import evaluate, train
 from tests.conftest import ROOT, run_env
 
 IMAGE_CONFIGS = ['dcgan_mnist5k', 'cgan_mnist5k', 'dcgan_mnist', 'dcgan_cifar10',
@@ -29,6 +30,14 @@ def test_smoke_variant_trains_and_writes_a_sample_grid(name, tmp_path):
   assert summary['steps'] == 2
   assert os.path.exists(tmp_path / 'grid_0000002.png')
   assert os.path.isdir(tmp_path / 'checkpoints' / '2')
+  # The Inception evaluators (mnist5k configs) log every metric they name...
+  for evaluator in set(config.evals) & set(evaluate.INCEPTION_METRICS):
+    for metric in evaluate.metric_names(evaluator):
+      assert math.isfinite(summary[metric]), metric
+  # ... and the best-FID state is kept apart from the latest.
+  if config.best_metric:
+    assert summary['best_step'] == 2 and f'best_{config.best_metric}' in summary
+    assert os.path.isdir(tmp_path / 'checkpoints_best' / '2')
 
 
 def _main(*args):
@@ -47,6 +56,12 @@ BAD_IMAGE_INPUTS = [
       '--config.image_shape=()'], ['resnet', 'mnist5k', '32x32', '(28, 28, 1)']),
     (['--config=configs/cgan_mnist5k.py', '--config.num_classes=7'],
      ['num_classes=7', '10 classes']),
+    (['--config=configs/quickstart.py', "--config.evals=('modes', 'fid')"],
+     ["'fid'", 'needs image data', 'ring8']),
+    (['--config=configs/dcgan_mnist5k.py', '--config.fid.inception_weights=/no/such.pth'],
+     ['config.fid.inception_weights', '/no/such.pth', 'not a file']),
+    (['--config=configs/dcgan_mnist5k.py', '--config.fid.num_samples=5'],
+     ['num_samples=5', 'is_splits=10']),
 ]
 
 

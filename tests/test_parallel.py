@@ -48,6 +48,35 @@ def test_eight_devices_equal_one_device_on_the_same_global_batch(loss, arch, n_c
     np.testing.assert_allclose(m_one[name], m_eight[name], rtol=1e-4, atol=1e-5)
 
 
+# The techniques compose: three runs cover all of them.
+STABILISATION = [
+    dict(d_minibatch='discrimination', feature_matching=1.0, instance_noise=0.1,
+         instance_noise_steps=10, real_label=0.9, fake_label=0.1),
+    dict(d_minibatch='stddev', pac=2, dragan_weight=1.0, r1_gamma=1.0, r1_every=2),
+    dict(loss='wgan_gp', n_critic=2, pac=2, unrolled_steps=2),
+]
+
+
+@pytest.mark.parametrize('overrides', STABILISATION,
+                         ids=['minibatch-fm-noise-smoothing', 'stddev-pac-dragan-lazy_r1',
+                              'wgan_gp-pac-unrolled'])
+def test_stabilisation_techniques_also_give_the_one_device_result(overrides):
+  one, m_one = _one_step(tiny_config(**overrides), 1)
+  eight, m_eight = _one_step(tiny_config(**overrides), 8)
+  for a, b in zip(jax.tree.leaves(one), jax.tree.leaves(eight)):
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+  for name in m_one:
+    np.testing.assert_allclose(m_one[name], m_eight[name], rtol=1e-4, atol=1e-5)
+
+
+def test_minibatch_discrimination_in_a_dcgan_critic_gives_the_one_device_result():
+  config = _image_config('ns', 'batch', d_minibatch='discrimination', feature_matching=0.5)
+  one, _ = _one_step(config, 1)
+  eight, _ = _one_step(config, 8)
+  for a, b in zip(jax.tree.leaves(one), jax.tree.leaves(eight)):
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+
+
 def test_per_device_batch_statistics_differ_from_synchronised_ones():
   config = _image_config('ns', 'batch', sync_batch_stats=False)
   one, _ = _one_step(config, 1)

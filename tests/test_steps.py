@@ -29,7 +29,7 @@ def test_one_step_equals_hand_written_critic_then_generator_update(loss):
   batch = run.dataset.batch_at(0)
   g_tx, d_tx = optim.build(config)
   fns = steps.StepFunctions(config, run.g_model, run.d_model, g_tx, d_tx)
-  critic_inputs, generator_inputs = fns.draw_randomness(s0, config.batch_size)
+  critic_inputs, generator_inputs, _ = fns.draw_randomness(s0, config.batch_size, (2,))
   z_d, z_g = critic_inputs['z'], generator_inputs['z']
   obj = objectives.get(loss)
   g = lambda p, z: run.g_model.apply({'params': p}, z)

@@ -5,8 +5,8 @@ any other name is looked up in TensorFlow Datasets (mnist, cifar10, celeb_a, ...
 
 Every dataset exposes `sample_shape` (one example, no batch axis), `num_classes` (0 when
 unlabelled) and `batch_at(step)`, which returns the device-resident batch of training step
-`step` as a dict with 'x' of shape (n_critic, batch_size, *sample_shape) and, for labelled
-data, 'y' of shape (n_critic, batch_size). Because a batch is a function of (seed, step)
+`step` as a dict with 'x' of shape (B, batch_size, *sample_shape) and, for labelled
+data, 'y' of shape (B, batch_size), where B = n_critic + unrolled_steps. Because a batch is a function of (seed, step)
 alone, a resumed run needs no iterator state.
 """
 from gan_jax.data import arrays, bundled, mixtures

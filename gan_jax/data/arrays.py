@@ -8,6 +8,12 @@ import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec as P
 
 
+def real_batches_per_step(config):
+  """Real batches one training step consumes: one per critic update, plus one per unrolled
+  critic update of an unrolled GAN's generator loss."""
+  return config.n_critic + config.unrolled_steps
+
+
 def epoch_indices(key, step, *, num_examples, per_step):
   """Dataset indices of the `per_step` examples of training step `step`.
 
@@ -35,15 +41,17 @@ def epoch_indices(key, step, *, num_examples, per_step):
 class ArrayData:
   """uint8 images (N, H, W, C) and optional int labels, batched on device.
 
-  Each batch is {'x': float32 in [-1, 1] of shape (n_critic, batch_size, H, W, C)} plus
-  {'y': int32 (n_critic, batch_size)} for labelled data; sharded over the 'data' axis.
+  `images` holds the dataset as uint8 on every device (replicated); the FID evaluators read
+  their reference images from it. Each batch is {'x': float32 in [-1, 1] of shape
+  (real_batches_per_step, batch_size, H, W, C)} plus {'y': int32 (real_batches_per_step,
+  batch_size)} for labelled data; sharded over the 'data' axis.
 
   Args:
     name: the dataset's name.
     images: uint8 array (N, H, W, C).
     labels: int array (N,) or None.
     num_classes: number of label classes (0 if unlabelled).
-    config: experiment config (seed, n_critic, batch_size).
+    config: experiment config (seed, n_critic, unrolled_steps, batch_size).
     mesh: the device mesh.
   """
 
@@ -52,11 +60,11 @@ class ArrayData:
     self.sample_shape = tuple(images.shape[1:])
     self.num_classes = num_classes
     replicated = NamedSharding(mesh, P())
-    self._images = jax.device_put(np.asarray(images, np.uint8), replicated)
+    self.images = jax.device_put(np.asarray(images, np.uint8), replicated)
     self._labels = None if labels is None else jax.device_put(np.asarray(labels, np.int32),
                                                              replicated)
     key = jax.random.fold_in(jax.random.PRNGKey(config.seed), 0x0DA7A)
-    shape = (config.n_critic, config.batch_size)
+    shape = (real_batches_per_step(config), config.batch_size)
     self._batch_at = jax.jit(
         functools.partial(self._gather, key=key, shape=shape),
         out_shardings=NamedSharding(mesh, P(None, 'data')))
@@ -71,4 +79,4 @@ class ArrayData:
 
   def batch_at(self, step):
     """Returns the batch for training step `step`."""
-    return self._batch_at(self._images, self._labels, step)
+    return self._batch_at(self.images, self._labels, step)

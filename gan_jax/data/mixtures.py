@@ -7,6 +7,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec as P
 
+from gan_jax.data import arrays
+
 
 @dataclasses.dataclass(frozen=True)
 class Mixture:
@@ -46,7 +48,7 @@ def sample(key, mixture, shape):
 class MixtureData:
   """Batches of a mixture generated on device; batch t is a pure function of (seed, t).
 
-  Each batch is {'x': (n_critic, batch_size, 2)}, sharded over the mesh's 'data' axis on the
+  Each batch is {'x': (real_batches_per_step, batch_size, 2)}, sharded over the mesh's 'data' axis on the
   batch dimension, so every process materialises only its own shard.
   """
 
@@ -56,7 +58,7 @@ class MixtureData:
     self.sample_shape = (2,)
     self.num_classes = 0
     self._key = jax.random.fold_in(jax.random.PRNGKey(config.seed), 0x0DA7A)
-    shape = (config.n_critic, config.batch_size)
+    shape = (arrays.real_batches_per_step(config), config.batch_size)
     self._batch_at = jax.jit(
         functools.partial(self._sample, shape=shape),
         out_shardings=NamedSharding(mesh, P(None, 'data')))

@@ -76,6 +76,31 @@ def apply(model, params, model_state, x, labels=None, *, train):
   return model.apply(variables, x, labels, train=train), model_state
 
 
+def apply_with_features(model, params, model_state, x, labels=None, *, train):
+  """`apply` that also returns the critic's penultimate features (layers.critic_head).
+
+  Returns:
+    (output, new_model_state, features of shape (batch, F)).
+  """
+  variables = {'params': params, **model_state}
+  mutable = (list(model_state) if train else []) + ['intermediates']
+  out, new_state = model.apply(variables, x, labels, train=train, mutable=mutable)
+  new_state = dict(new_state)
+  features = new_state.pop('intermediates')['features'][0]
+  return out, (new_state if train else model_state), features
+
+
+def pack(x, m):
+  """PacGAN packing (Lin et al. 2018): (batch, ..., C) -> (batch / m, ..., m * C), the m
+  consecutive samples of each group concatenated on the last axis, so the critic judges them
+  together."""
+  if m == 1:
+    return x
+  grouped = x.reshape((x.shape[0] // m, m) + x.shape[1:])
+  grouped = jnp.moveaxis(grouped, 1, -2)
+  return grouped.reshape(grouped.shape[:-2] + (m * x.shape[-1],))
+
+
 def count_params(params):
   """Number of scalar parameters in a pytree."""
   return sum(leaf.size for leaf in jax.tree.leaves(params))

@@ -66,13 +66,18 @@ class DCGANDiscriminator(nn.Module):
     width: channels of the first layer (64 in the paper); later layers double it.
     norm: 'batch', 'layer', 'spectral' (every conv spectrally normalised) or 'none'.
     num_classes: > 0 makes it a cGAN: a learned label map is concatenated as a channel.
-    sync_batch_stats: synchronise batch statistics across devices.
+    sync_batch_stats: synchronise batch statistics (and minibatch features) across devices.
+    minibatch: a minibatch layer before the output (layers.MINIBATCH).
+    minibatch_kernels, minibatch_dim: minibatch discrimination's tensor size.
   """
   resolution: int
   width: int = 64
   norm: str = 'batch'
   num_classes: int = 0
   sync_batch_stats: bool = True
+  minibatch: str = 'none'
+  minibatch_kernels: int = 32
+  minibatch_dim: int = 8
 
   @nn.compact
   def __call__(self, x, labels=None, train: bool = False):
@@ -94,7 +99,13 @@ class DCGANDiscriminator(nn.Module):
       h = nn.leaky_relu(h, 0.2)
     conv = nn.Conv(1, (base, base), padding='VALID', use_bias=False,
                    kernel_init=layers.dcgan_init)
-    return layers.spectral(conv, h, enabled=sn, train=train).reshape(x.shape[0])
+    out = layers.spectral(conv, h, enabled=sn, train=train).reshape(x.shape[0])
+    extra = layers.critic_head(self, h, minibatch=self.minibatch, sync=self.sync_batch_stats,
+                               kernels=self.minibatch_kernels, dim=self.minibatch_dim)
+    if extra is None:
+      return out
+    readout = nn.Dense(1, use_bias=False, kernel_init=layers.dcgan_init)
+    return out + layers.spectral(readout, extra, enabled=sn, train=train)[:, 0]
 
 
 def build(config, data_shape):
@@ -103,4 +114,5 @@ def build(config, data_shape):
   return (DCGANGenerator(resolution, channels, config.g_width, config.num_classes,
                          config.sync_batch_stats),
           DCGANDiscriminator(resolution, config.d_width, config.d_norm, config.num_classes,
-                             config.sync_batch_stats))
+                             config.sync_batch_stats, config.d_minibatch,
+                             config.minibatch_kernels, config.minibatch_dim))

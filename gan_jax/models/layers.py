@@ -118,3 +118,69 @@ class UpConv(nn.Module):
     kernel = self.param('kernel', self.kernel_init, (4, 4, x.shape[-1], self.features))
     op = up_conv_subpixel if jax.default_backend() == 'cpu' else up_conv_transpose
     return op(x, kernel)
+
+
+MINIBATCH = ('none', 'discrimination', 'stddev')
+
+
+def global_batch(x, sync=True):
+  """All examples of the global batch when `sync` and inside the data-parallel step (so a
+  sharded step sees what one device would), else this call's own batch."""
+  if not sync:
+    return x
+  try:
+    return jax.lax.all_gather(x, DATA_AXIS, tiled=True)
+  except NameError:  # Outside shard_map (initialisation): no axis to gather over.
+    return x
+
+
+class MinibatchDiscrimination(nn.Module):
+  """Minibatch discrimination (Salimans et al. 2016): o_b(x_i) = mean_{j != i}
+  exp(-||M_{i,b} - M_{j,b}||_1) with M = f T and T a learned (A, kernels, dim) tensor.
+
+  Returns (batch, kernels) features telling the critic how close each example is to the
+  others in its batch, which a collapsed generator cannot hide. The paper sums over j; the
+  mean keeps the features in [0, 1] whatever the batch size (a rescaling the readout absorbs).
+  """
+  kernels: int = 32
+  dim: int = 8
+  sync: bool = True
+
+  @nn.compact
+  def __call__(self, f):
+    t = self.param('T', nn.initializers.normal(0.05), (f.shape[-1], self.kernels * self.dim))
+    m = (f @ t).reshape(f.shape[0], self.kernels, self.dim)
+    others = global_batch(m, self.sync)
+    l1 = jnp.sum(jnp.abs(m[:, None] - others[None]), axis=-1)  # (batch, all, kernels)
+    # Minus exp(0) = 1, each example's similarity with itself.
+    return (jnp.sum(jnp.exp(-l1), axis=1) - 1.0) / (others.shape[0] - 1)
+
+
+def minibatch_stddev(f, sync=True):
+  """The minibatch standard deviation (Karras et al. 2018): the mean over features of each
+  feature's standard deviation across the batch, one (batch, 1) column of that value."""
+  everyone = global_batch(f, sync)
+  std = jnp.mean(jnp.sqrt(jnp.var(everyone, axis=0) + 1e-8))
+  return jnp.full((f.shape[0], 1), std, f.dtype)
+
+
+def critic_head(module, h, *, minibatch, kernels=32, dim=8, sync=True):
+  """The critic's penultimate features, recorded and turned into extra minibatch features.
+
+  Sows the flattened features as 'intermediates'/'features' (feature matching and the
+  diversity diagnostic read them) and returns the extra (batch, k) features of the minibatch
+  layer, or None. The critic adds a learned linear readout of them to its output, which
+  equals a final linear layer over the concatenation.
+
+  Args:
+    module: the calling critic (for sow).
+    h: penultimate activations (batch, ...).
+    minibatch: one of MINIBATCH.
+  """
+  f = h.reshape(h.shape[0], -1)
+  module.sow('intermediates', 'features', f)
+  if minibatch == 'discrimination':
+    return MinibatchDiscrimination(kernels, dim, sync, name='minibatch')(f)
+  if minibatch == 'stddev':
+    return minibatch_stddev(f, sync)
+  return None

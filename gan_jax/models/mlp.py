@@ -5,6 +5,8 @@ from typing import Sequence
 import flax.linen as nn
 import jax.numpy as jnp
 
+from gan_jax.models import layers
+
 ACTIVATIONS = {
     'relu': nn.relu,
     'leaky_relu': lambda x: nn.leaky_relu(x, 0.2),
@@ -33,10 +35,18 @@ class MLPGenerator(nn.Module):
 
 
 class MLPCritic(nn.Module):
-  """Maps samples (batch, ...) to one raw score per sample, shape (batch,)."""
+  """Maps samples (batch, ...) to one raw score per sample, shape (batch,).
+
+  Attributes:
+    minibatch: a minibatch layer before the output (layers.MINIBATCH).
+    minibatch_kernels, minibatch_dim: minibatch discrimination's tensor size.
+  """
   width: int
   depth: int
   activation: str
+  minibatch: str = 'none'
+  minibatch_kernels: int = 32
+  minibatch_dim: int = 8
 
   @nn.compact
   def __call__(self, x, labels=None, train: bool = False):
@@ -45,11 +55,16 @@ class MLPCritic(nn.Module):
     h = x.reshape((x.shape[0], -1))
     for _ in range(self.depth):
       h = act(nn.Dense(self.width)(h))
-    return nn.Dense(1)(h)[:, 0]
+    out = nn.Dense(1)(h)[:, 0]
+    extra = layers.critic_head(self, h, minibatch=self.minibatch,
+                               kernels=self.minibatch_kernels, dim=self.minibatch_dim)
+    readout = nn.Dense(1, use_bias=False, kernel_init=nn.initializers.normal(0.02))
+    return out if extra is None else out + readout(extra)[:, 0]
 
 
 def build(config, data_shape):
   """Returns (generator, critic) sized by `config.mlp` for samples of shape `data_shape`."""
   mlp = config.mlp
   return (MLPGenerator(mlp.width, mlp.depth, mlp.activation, tuple(data_shape)),
-          MLPCritic(mlp.width, mlp.depth, mlp.activation))
+          MLPCritic(mlp.width, mlp.depth, mlp.activation, config.d_minibatch,
+                    config.minibatch_kernels, config.minibatch_dim))

@@ -88,10 +88,18 @@ class DiscriminatorBlock(nn.Module):
 
 
 class ResNetDiscriminator(nn.Module):
-  """The SNGAN CIFAR-10 discriminator; a projection discriminator when num_classes > 0."""
+  """The SNGAN CIFAR-10 discriminator; a projection discriminator when num_classes > 0.
+
+  Attributes:
+    minibatch: a minibatch layer before the output (layers.MINIBATCH), over the global batch.
+    minibatch_kernels, minibatch_dim: minibatch discrimination's tensor size.
+  """
   width: int = 128
   norm: str = 'spectral'
   num_classes: int = 0
+  minibatch: str = 'none'
+  minibatch_kernels: int = 32
+  minibatch_dim: int = 8
 
   @nn.compact
   def __call__(self, x, labels=None, train: bool = False):
@@ -105,11 +113,18 @@ class ResNetDiscriminator(nn.Module):
       embed = layers.spectral(nn.Embed(self.num_classes, self.width, embedding_init=_init),
                               labels, enabled=sn, train=train)
       out = out + jnp.sum(embed * h, axis=-1)
-    return out
+    extra = layers.critic_head(self, h, minibatch=self.minibatch,
+                               kernels=self.minibatch_kernels, dim=self.minibatch_dim)
+    if extra is None:
+      return out
+    readout = nn.Dense(1, use_bias=False, kernel_init=_init)
+    return out + layers.spectral(readout, extra, enabled=sn, train=train)[:, 0]
 
 
 def build(config, data_shape):
   """(generator, discriminator) for 32x32 images with data_shape[-1] channels."""
   return (ResNetGenerator(data_shape[-1], config.g_width, config.num_classes,
                           config.sync_batch_stats),
-          ResNetDiscriminator(config.d_width, config.d_norm, config.num_classes))
+          ResNetDiscriminator(config.d_width, config.d_norm, config.num_classes,
+                              config.d_minibatch, config.minibatch_kernels,
+                              config.minibatch_dim))

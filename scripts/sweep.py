@@ -1,0 +1,73 @@
+"""Runs named config variants over several seeds and prints a markdown table of their final
+evaluation metrics (mean and standard deviation over seeds).
+
+  python scripts/sweep.py --config=configs/quickstart.py --workdir=runs/sweep \
+      --base=dataset=grid25,r1_gamma=0,ema_decay=0,num_steps=10000 \
+      --variant=plain: --variant=unrolled5:unrolled_steps=5 \
+      --variant=minibatch:d_minibatch=discrimination --variant=pacgan2:pac=2 \
+      --variant=wgan_gp:loss=wgan_gp --seeds=0,1,2 --metrics=modes,hq_fraction
+
+Each run is `python -m gan_jax.main` in WORKDIR/VARIANT/seed_S (rerunning resumes or skips
+finished runs); overrides are FIELD=VALUE pairs as on the command line.
+"""
+import json
+import os
+import subprocess
+import sys
+
+from absl import app, flags
+import numpy as np
+
+_CONFIG = flags.DEFINE_string('config', 'configs/quickstart.py', 'Base config file.')
+_WORKDIR = flags.DEFINE_string('workdir', None, 'Directory of all the runs.')
+_BASE = flags.DEFINE_string('base', '', 'Overrides for every variant: FIELD=VALUE,...')
+_VARIANTS = flags.DEFINE_multi_string('variant', None, 'NAME:FIELD=VALUE,... (repeatable).')
+_SEEDS = flags.DEFINE_list('seeds', ['0', '1', '2'], 'Seeds.')
+_METRICS = flags.DEFINE_list('metrics', ['modes', 'hq_fraction'], 'Summary metrics to report.')
+flags.mark_flags_as_required(['workdir', 'variant'])
+
+
+def _overrides(text):
+  pairs = [p for p in text.split(',') if p]
+  bad = [p for p in pairs if '=' not in p]
+  if bad:
+    sys.exit(f'error: override {bad[0]!r} is not FIELD=VALUE')
+  return [f'--config.{p}' for p in pairs]
+
+
+def run_one(name, overrides, seed):
+  """Trains one variant and seed (or reuses its finished run); returns its summary."""
+  workdir = os.path.join(_WORKDIR.value, name, f'seed_{seed}')
+  summary_path = os.path.join(workdir, 'summary.json')
+  if not os.path.exists(summary_path):
+    cmd = [sys.executable, '-m', 'gan_jax.main', f'--config={_CONFIG.value}',
+           f'--workdir={workdir}', f'--config.seed={seed}', *overrides]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode:
+      sys.exit(f'error: {name} seed {seed} failed: '
+               f'{(proc.stderr.strip().splitlines() or ["?"])[-1]}')
+  with open(summary_path, encoding='utf-8') as f:
+    return json.load(f)
+
+
+def main(argv):
+  del argv
+  base = _overrides(_BASE.value)
+  rows = []
+  for variant in _VARIANTS.value:
+    name, _, text = variant.partition(':')
+    summaries = [run_one(name, base + _overrides(text), s) for s in _SEEDS.value]
+    cells = []
+    for metric in _METRICS.value:
+      values = np.array([float(s.get(metric, np.nan)) for s in summaries])
+      cells.append(f'{values.mean():.3g} ± {values.std():.2g} '
+                   f'({", ".join(f"{v:.3g}" for v in values)})')
+    seconds = np.mean([s['seconds'] for s in summaries])
+    rows.append(f'| {name} | {text or "-"} | ' + ' | '.join(cells) + f' | {seconds:.0f} |')
+  print(f'| variant | overrides | {" | ".join(_METRICS.value)} | seconds/run |')
+  print('|---|---|' + '---|' * len(_METRICS.value) + '---|')
+  print('\n'.join(rows))
+
+
+if __name__ == '__main__':
+  app.run(main)
