@@ -10,7 +10,6 @@ import os
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from gan_jax import models, parallel
 from gan_jax.metrics import classifier, fid, inception_score, inception_weights, kid
@@ -159,11 +158,7 @@ def _dataset_reference(pipe, dataset, config, needs_features):
     return stats_files.load(path, needs_features)
   log.info('computing FID reference statistics of %d %s images -> %s', count, dataset.name,
            path)
-  host = parallel.fetch(images)
-  # A fixed subset, whatever the experiment's seed, so cached statistics are shared.
-  order = np.random.default_rng(0).permutation(host.shape[0])[:count]
-  batches = (host[order[i:i + pipe.batch_size]] for i in range(0, count, pipe.batch_size))
-  out = pipe.images(batches)
+  out = pipe.images([stats_files.reference_subset(parallel.fetch(images), count)])
   if jax.process_index() == 0:
     stats_files.save(path, parallel.fetch(out), dataset=dataset.name,
                      split=config.data_split, keep_features=needs_features)

@@ -15,7 +15,6 @@ import zipfile
 
 from absl import app, flags
 from absl import logging as absl_logging
-import numpy as np
 
 from gan_jax import parallel
 from gan_jax.metrics import fid, image_files, inception_weights, pipeline, stats_files
@@ -39,18 +38,12 @@ def statistics(path, get_pipeline):
     if not zipfile.is_zipfile(path):
       raise stats_files.StatsFileError(f'{path} is neither an .npz file nor a folder of '
                                        'images')
-    try:
-      with np.load(path, allow_pickle=False) as f:
-        keys = set(f.files)
-    except (OSError, ValueError, EOFError) as e:
-      raise stats_files.StatsFileError(f'{path} is not a readable .npz file ({e})') from e
-    if 'mu' in keys:
-      stats = stats_files.load(path)
+    arrays = stats_files.read_npz(path)
+    if 'mu' in arrays:
+      stats = stats_files.load(path, stats=arrays)
       return stats['mu'], stats['sigma'], int(stats.get('count', -1))
-    images = image_files.read_npz_images(path)
-  pipe = get_pipeline()
-  batches = (images[i:i + pipe.batch_size] for i in range(0, len(images), pipe.batch_size))
-  out = parallel.fetch(pipe.images(batches))
+    images = image_files.read_npz_images(path, arrays)
+  out = parallel.fetch(get_pipeline().images([images]))  # It re-cuts its own batches.
   return out['mu'], out['sigma'], int(out['count'])
 
 

@@ -14,7 +14,6 @@ import sys
 from absl import app, flags
 from absl import logging as absl_logging
 import ml_collections
-import numpy as np
 
 from gan_jax import data, parallel
 from gan_jax.data.tfds import DataUnavailableError
@@ -50,10 +49,7 @@ def main(argv):
                                     keep_features=_FEATURES.value)
   except (DataUnavailableError, inception_weights.WeightsUnavailableError) as e:
     sys.exit(f'error: {e}')
-  order = np.random.default_rng(0).permutation(len(images))[:_NUM.value]
-  batches = (images[order[i:i + pipe.batch_size]]
-             for i in range(0, len(order), pipe.batch_size))
-  out = parallel.fetch(pipe.images(batches))
+  out = parallel.fetch(pipe.images([stats_files.reference_subset(images, _NUM.value)]))
   stats_files.save(_OUT.value, out, dataset=_DATASET.value, split=_SPLIT.value,
                    keep_features=_FEATURES.value)
   print(f'{_OUT.value}: {int(out["count"])} {_DATASET.value}/{_SPLIT.value} images')

@@ -4,6 +4,7 @@ import os
 
 import numpy as np
 
+from gan_jax.metrics import stats_files
 from gan_jax.metrics.stats_files import StatsFileError
 
 EXTENSIONS = ('.png', '.jpg', '.jpeg')
@@ -19,17 +20,18 @@ def check_images(images, where):
   return images
 
 
-def read_npz_images(path):
-  """The uint8 'images' array of an .npz file (scripts/sample.py writes these)."""
-  try:
-    with np.load(path, allow_pickle=False) as f:
-      if 'images' not in f.files:
-        raise StatsFileError(f'{path} has keys {sorted(f.files)}; an image file needs '
-                             'images (a statistics file needs mu and sigma)')
-      images = f['images']
-  except (OSError, ValueError, EOFError) as e:
-    raise StatsFileError(f'{path} is not a readable .npz file ({e})') from e
-  return check_images(images, path)
+def read_npz_images(path, arrays=None):
+  """The uint8 'images' array of an .npz file (scripts/sample.py writes these).
+
+  Args:
+    path: the file.
+    arrays: its arrays when the caller has already read them (`stats_files.read_npz`).
+  """
+  arrays = stats_files.read_npz(path) if arrays is None else arrays
+  if 'images' not in arrays:
+    raise StatsFileError(f'{path} has keys {sorted(arrays)}; an image file needs '
+                         'images (a statistics file needs mu and sigma)')
+  return check_images(arrays['images'], path)
 
 
 def read_folder(path):

@@ -35,23 +35,29 @@ def save(path, outputs, *, dataset, split, keep_features=False):
   param_files.save_npz(path, arrays)
 
 
-def load(path, need_features=False):
+def read_npz(path):
+  """Every array of an .npz file (no pickles), or a StatsFileError saying it is unreadable."""
+  try:
+    with np.load(path, allow_pickle=False) as f:
+      return {k: f[k] for k in f.files}
+  except (OSError, ValueError, EOFError) as e:
+    raise StatsFileError(f'{path} is not a readable .npz file ({e})') from e
+
+
+def load(path, need_features=False, stats=None):
   """Reads a statistics file, checking what it holds.
 
   Args:
     path: an .npz with 'mu' (2048,) and 'sigma' (2048, 2048) (pytorch-fid's format), with or
       without our metadata.
     need_features: also require 'features'.
+    stats: its arrays when the caller has already read them (`read_npz`).
   Returns:
     dict with 'mu', 'sigma', optional 'features' and 'count', and the metadata strings.
   Raises:
     StatsFileError: unreadable, keys missing, wrong shapes, or another resize mode.
   """
-  try:
-    with np.load(path, allow_pickle=False) as f:
-      stats = {k: f[k] for k in f.files}
-  except (OSError, ValueError, EOFError) as e:
-    raise StatsFileError(f'{path} is not a readable .npz file ({e})') from e
+  stats = read_npz(path) if stats is None else stats
   d = inception.FEATURES
   if 'mu' not in stats or 'sigma' not in stats:
     raise StatsFileError(f'{path} has keys {sorted(stats)}; a statistics file needs mu and '
@@ -66,6 +72,12 @@ def load(path, need_features=False):
     raise StatsFileError(f'{path} holds no features; KID and precision/recall need them '
                          '(make it with scripts/fid_stats.py --features)')
   return stats
+
+
+def reference_subset(images, count):
+  """The reference images of a dataset: a fixed random subset of `count` (seed 0, whatever
+  the experiment's seed, so cached statistics are shared by every run)."""
+  return images[np.random.default_rng(0).permutation(len(images))[:count]]
 
 
 def dataset_cache_path(dataset, split, count, features):

@@ -100,12 +100,10 @@ class DCGANDiscriminator(nn.Module):
     conv = nn.Conv(1, (base, base), padding='VALID', use_bias=False,
                    kernel_init=layers.dcgan_init)
     out = layers.spectral(conv, h, enabled=sn, train=train).reshape(x.shape[0])
-    extra = layers.critic_head(self, h, minibatch=self.minibatch, sync=self.sync_batch_stats,
-                               kernels=self.minibatch_kernels, dim=self.minibatch_dim)
-    if extra is None:
-      return out
-    readout = nn.Dense(1, use_bias=False, kernel_init=layers.dcgan_init)
-    return out + layers.spectral(readout, extra, enabled=sn, train=train)[:, 0]
+    return layers.critic_head(self, h, out, minibatch=self.minibatch,
+                              sync=self.sync_batch_stats, kernels=self.minibatch_kernels,
+                              dim=self.minibatch_dim, sn=sn, train=train,
+                              readout_init=layers.dcgan_init)
 
 
 def build(config, data_shape):

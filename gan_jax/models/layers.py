@@ -164,23 +164,34 @@ def minibatch_stddev(f, sync=True):
   return jnp.full((f.shape[0], 1), std, f.dtype)
 
 
-def critic_head(module, h, *, minibatch, kernels=32, dim=8, sync=True):
-  """The critic's penultimate features, recorded and turned into extra minibatch features.
+def critic_head(module, h, out, *, minibatch, kernels=32, dim=8, sync=True, sn=False,
+                train=False, readout_init=nn.initializers.normal(0.02)):
+  """The critic's last step: records its penultimate features and adds the minibatch layer.
 
   Sows the flattened features as 'intermediates'/'features' (feature matching and the
-  diversity diagnostic read them) and returns the extra (batch, k) features of the minibatch
-  layer, or None. The critic adds a learned linear readout of them to its output, which
-  equals a final linear layer over the concatenation.
+  diversity diagnostic read them). With a minibatch layer, adds a learned linear readout of
+  its (batch, k) features to the critic's output, which equals a final linear layer over the
+  concatenation.
 
   Args:
     module: the calling critic (for sow).
     h: penultimate activations (batch, ...).
+    out: the critic's output (batch,) without the minibatch layer.
     minibatch: one of MINIBATCH.
+    kernels, dim: minibatch discrimination's tensor size.
+    sync: compute minibatch features over the global batch.
+    sn, train: spectrally normalise the readout (training mode updates its vectors).
+    readout_init: the readout's kernel initialiser.
+  Returns:
+    the critic's output (batch,).
   """
   f = h.reshape(h.shape[0], -1)
   module.sow('intermediates', 'features', f)
   if minibatch == 'discrimination':
-    return MinibatchDiscrimination(kernels, dim, sync, name='minibatch')(f)
-  if minibatch == 'stddev':
-    return minibatch_stddev(f, sync)
-  return None
+    extra = MinibatchDiscrimination(kernels, dim, sync, name='minibatch')(f)
+  elif minibatch == 'stddev':
+    extra = minibatch_stddev(f, sync)
+  else:
+    return out
+  readout = nn.Dense(1, use_bias=False, kernel_init=readout_init)
+  return out + spectral(readout, extra, enabled=sn, train=train)[:, 0]

@@ -56,10 +56,8 @@ class MLPCritic(nn.Module):
     for _ in range(self.depth):
       h = act(nn.Dense(self.width)(h))
     out = nn.Dense(1)(h)[:, 0]
-    extra = layers.critic_head(self, h, minibatch=self.minibatch,
-                               kernels=self.minibatch_kernels, dim=self.minibatch_dim)
-    readout = nn.Dense(1, use_bias=False, kernel_init=nn.initializers.normal(0.02))
-    return out if extra is None else out + readout(extra)[:, 0]
+    return layers.critic_head(self, h, out, minibatch=self.minibatch,
+                              kernels=self.minibatch_kernels, dim=self.minibatch_dim)
 
 
 def build(config, data_shape):

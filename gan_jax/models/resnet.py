@@ -113,12 +113,9 @@ class ResNetDiscriminator(nn.Module):
       embed = layers.spectral(nn.Embed(self.num_classes, self.width, embedding_init=_init),
                               labels, enabled=sn, train=train)
       out = out + jnp.sum(embed * h, axis=-1)
-    extra = layers.critic_head(self, h, minibatch=self.minibatch,
-                               kernels=self.minibatch_kernels, dim=self.minibatch_dim)
-    if extra is None:
-      return out
-    readout = nn.Dense(1, use_bias=False, kernel_init=_init)
-    return out + layers.spectral(readout, extra, enabled=sn, train=train)[:, 0]
+    return layers.critic_head(self, h, out, minibatch=self.minibatch,
+                              kernels=self.minibatch_kernels, dim=self.minibatch_dim, sn=sn,
+                              train=train, readout_init=_init)
 
 
 def build(config, data_shape):
