@@ -51,6 +51,12 @@ def _all_finite(tree):
   return jnp.all(jnp.stack(leaves)) if leaves else jnp.bool_(True)
 
 
+def _barriers(name):
+  # Both managers save the evaluated step; with the default keys their multi-process
+  # barriers ('_async_write_complete.STEP') collide and the run hangs at the next save.
+  return ocp.options.MultiprocessingOptions(barrier_sync_key_prefix=name)
+
+
 class Checkpointer:
   """A run's checkpoints: the latest `config.keep_checkpoints` for resuming, saved
   asynchronously, and, when `config.best_metric` names an evaluation metric, the best
@@ -68,7 +74,7 @@ class Checkpointer:
     self._config = config
     self._manager = self._open(self.directory, ocp.CheckpointManagerOptions(
         max_to_keep=config.keep_checkpoints, create=True, cleanup_tmp_directories=True,
-        enable_async_checkpointing=True))
+        enable_async_checkpointing=True, multiprocessing_options=_barriers('latest')))
     self._best = None
     if config.best_metric:
       metric = config.best_metric
@@ -77,7 +83,8 @@ class Checkpointer:
           ocp.CheckpointManagerOptions(
               max_to_keep=config.keep_best, best_fn=lambda metrics: metrics[metric],
               best_mode=config.best_mode, keep_checkpoints_without_metrics=False, create=True,
-              cleanup_tmp_directories=True, enable_async_checkpointing=True))
+              cleanup_tmp_directories=True, enable_async_checkpointing=True,
+              multiprocessing_options=_barriers('best')))
 
   @staticmethod
   def _open(directory, options):

@@ -1,5 +1,6 @@
 """Data parallelism: 8 emulated devices give the 1-device result on the same global batch,
 two processes give the 1-process result, and bad device/process input is refused."""
+import os
 import socket
 import subprocess
 import sys
@@ -116,9 +117,6 @@ def test_two_processes_train_like_one_process_with_the_same_global_batch(tmp_pat
   assert '8 devices' in out
   port = _free_port()
   env = run_env(4)
-  # Processes of one jax.distributed run must not share a persistent compilation cache:
-  # with one, this run stalled in CI.
-  env.pop('JAX_COMPILATION_CACHE_DIR')
   procs = [_main(tmp_path / 'multi', *TINY, f'--coordinator_address=localhost:{port}',
                  '--num_processes=2', f'--process_id={i}', env=env) for i in range(2)]
   outputs = [p.communicate(timeout=300) for p in procs]
@@ -128,6 +126,9 @@ def test_two_processes_train_like_one_process_with_the_same_global_batch(tmp_pat
   assert '8 devices' in outputs[0][0]
   one, two = _restore(str(tmp_path / 'single')), _restore(str(tmp_path / 'multi'))
   assert int(two.step) == 6
+  # Both checkpoint directories saved steps 3 and 6 (their barriers must not collide).
+  for name in ('checkpoints', 'checkpoints_best'):
+    assert sorted(os.listdir(tmp_path / 'multi' / name)) == ['3', '6']
   for a, b in zip(jax.tree.leaves(one), jax.tree.leaves(two)):
     np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
 
