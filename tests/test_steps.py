@@ -4,8 +4,9 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from scipy import spatial
 
-from gan_jax import objectives, optim, steps
+from gan_jax import models, objectives, optim, steps
 from gan_jax.train import Run
 from tests.helpers import tiny_config
 
@@ -56,6 +57,35 @@ def test_one_step_equals_hand_written_critic_then_generator_update(loss):
 def test_train_step_compiles_once_across_steps():
   run, _ = _run_steps(tiny_config(), 5)
   assert run.train_step._cache_size() == 1  # pylint: disable=protected-access
+
+
+def test_the_step_has_no_host_callbacks_and_reuses_the_donated_state():
+  run = Run(tiny_config())
+  batch = run.dataset.batch_at(0)
+  hlo = run.train_step.lower(run.state, batch).as_text()
+  assert 'callback' not in hlo and 'outfeed' not in hlo
+  old = run.state
+  run.state, _ = run.train_step(run.state, batch)
+  assert all(leaf.is_deleted() for leaf in jax.tree.leaves(old))
+
+
+def test_feature_diversity_is_the_ratio_of_mean_pairwise_critic_feature_distances():
+  config = tiny_config()
+  run = Run(config)
+  s0 = jax.device_get(run.state)
+  batch = run.dataset.batch_at(0)
+  g_tx, d_tx = optim.build(config)
+  fns = steps.StepFunctions(config, run.g_model, run.d_model, g_tx, d_tx)
+  critic_inputs, _, _ = fns.draw_randomness(s0, config.batch_size, (2,))
+  fake = run.g_model.apply({'params': s0.g_params}, critic_inputs['z'][0])
+
+  def spread(x):
+    f = models.apply_with_features(run.d_model, s0.d_params, {}, x, train=True)[2]
+    return np.mean(spatial.distance.pdist(np.asarray(f, np.float64)))
+
+  _, m = run.train_step(run.state, batch)
+  np.testing.assert_allclose(m['feature_diversity'], spread(fake) / spread(batch['x'][0]),
+                             rtol=1e-4)
 
 
 def test_same_seed_gives_bitwise_identical_runs_and_another_seed_does_not():
