@@ -15,6 +15,8 @@ Fields every experiment has:
     projection critic for resnet); must equal the dataset's number of classes.
   sync_batch_stats: average batch-norm statistics over all devices (results then match one
     device); False keeps them per device.
+  compute_dtype: float32, or bfloat16 for mixed precision: the models compute in bfloat16
+    while parameters, optimizer states, batch-norm statistics and losses stay float32.
   loss: objective: minimax, ns, wgan, wgan_gp, hinge, lsgan.
   num_steps: training steps; one step is n_critic critic updates and one generator update.
   batch_size: global batch size, split over all devices.
@@ -94,6 +96,7 @@ def get_config():
   c.d_norm = 'none'
   c.num_classes = 0
   c.sync_batch_stats = True
+  c.compute_dtype = 'float32'
   c.loss = 'ns'
   c.num_steps = 10_000
   c.batch_size = 256

@@ -47,6 +47,7 @@ def validate(config):
                       f'({", ".join(data.BUILT_IN)}) nor a TensorFlow Datasets name')
   _check_choice(config, 'model', models.MODELS)
   _check_choice(config, 'd_norm', models.D_NORMS[config.model])
+  _check_choice(config, 'compute_dtype', layers.COMPUTE_DTYPES)
   if config.loss == 'wgan_gp' and config.d_norm == 'batch':
     raise ConfigError("config.d_norm='batch' cannot be used with config.loss='wgan_gp': the "
                       'gradient penalty needs a critic whose outputs do not mix examples; '

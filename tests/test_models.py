@@ -1,10 +1,14 @@
-"""Image models: shapes, the DCGAN table's parameter counts, spectral norm, conditioning."""
+"""Image models: shapes, the DCGAN table's parameter counts, spectral norm, conditioning,
+mixed precision."""
+import re
+
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from configs import default
 from gan_jax import models
 from gan_jax.models import dcgan, layers, resnet
 
@@ -134,3 +138,38 @@ def test_batch_norm_updates_statistics_in_training_mode_only():
   assert same is state
   assert any(not np.array_equal(a, b)
              for a, b in zip(jax.tree.leaves(updated), jax.tree.leaves(state)))
+
+
+def _output_dtypes(primitive, fn, *args):
+  """Output dtypes of every `primitive` operation `fn` computes."""
+  text = str(jax.make_jaxpr(fn)(*args))
+  return set(re.findall(rf'\w+:(\w+)\[[^\]]*\] = {primitive}\[', text))
+
+
+@pytest.mark.parametrize('model,shape,norm', [
+    ('mlp', (2,), 'none'), ('dcgan', (32, 32, 3), 'batch'), ('dcgan', (28, 28, 1), 'spectral'),
+    ('resnet', (32, 32, 3), 'spectral')])
+def test_bfloat16_models_compute_in_bfloat16_with_float32_params_and_outputs(model, shape, norm):
+  config = default.get_config()
+  config.model, config.d_norm, config.g_width, config.d_width = model, norm, 16, 16
+  config.mlp.width = 32
+  nets = {}
+  for dtype in ('float32', 'bfloat16'):
+    config.compute_dtype = dtype
+    nets[dtype] = models.build(config, shape)
+  z = jax.random.normal(jax.random.PRNGKey(3), (4, config.z_dim))
+  for i, x in ((0, z), (1, jax.random.uniform(jax.random.PRNGKey(4), (4,) + shape, minval=-1))):
+    full, half = nets['float32'][i], nets['bfloat16'][i]
+    variables = _init(full, x)
+    assert jax.tree.structure(variables) == jax.tree.structure(_init(half, x))
+    assert {leaf.dtype for leaf in jax.tree.leaves(_init(half, x))} == {jnp.dtype('float32')}
+    want, got = full.apply(variables, x), half.apply(variables, x)
+    assert got.dtype == jnp.float32
+    # bfloat16 keeps 8 significant bits: outputs agree to a few percent of their scale.
+    np.testing.assert_allclose(got, want, atol=0.05 * float(jnp.max(jnp.abs(want))))
+    assert not np.array_equal(got, want)
+    # The layers' products (the spectral norm's power iteration on the float32 weights is
+    # not one: it stays float32).
+    primitive = 'dot_general' if model == 'mlp' else 'conv_general_dilated'
+    assert _output_dtypes(primitive, lambda v, x, m=half: m.apply(v, x), variables, x) == {'bf16'}
+    assert _output_dtypes(primitive, lambda v, x, m=full: m.apply(v, x), variables, x) == {'f32'}

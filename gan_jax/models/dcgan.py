@@ -5,6 +5,8 @@ generator starts from a base map (4x4, or 7x7 for 28x28) and doubles it with str
 transposed convolutions, halving the width each time, down to 64 channels; the
 discriminator mirrors it. At 64x64 this is exactly the paper's table.
 """
+from typing import Any
+
 import flax.linen as nn
 import jax.numpy as jnp
 
@@ -34,12 +36,15 @@ class DCGANGenerator(nn.Module):
     width: channels of the last hidden layer (64 in the paper); earlier layers double it.
     num_classes: > 0 makes it a cGAN: a label embedding is concatenated to z.
     sync_batch_stats: synchronise batch statistics across devices.
+    dtype: the computation's dtype (None: the parameters' and inputs'); the output is
+      float32 whatever it is.
   """
   resolution: int
   channels: int
   width: int = 64
   num_classes: int = 0
   sync_batch_stats: bool = True
+  dtype: Any = None
 
   @nn.compact
   def __call__(self, z, labels=None, train: bool = False):
@@ -47,15 +52,16 @@ class DCGANGenerator(nn.Module):
     if self.num_classes:
       z = jnp.concatenate([z, nn.Embed(self.num_classes, 50)(labels)], axis=-1)
     bn = lambda: layers.batch_norm(train=train, sync=self.sync_batch_stats,
-                                   scale_init=layers.dcgan_scale_init)
+                                   scale_init=layers.dcgan_scale_init, dtype=self.dtype)
     width = self.width * 2 ** (n_up - 1)
     h = nn.ConvTranspose(width, (base, base), padding='VALID', use_bias=False,
-                         kernel_init=layers.dcgan_init)(z[:, None, None, :])
+                         kernel_init=layers.dcgan_init, dtype=self.dtype)(z[:, None, None, :])
     h = nn.relu(bn()(h))
     for _ in range(n_up - 1):
       width //= 2
-      h = nn.relu(bn()(layers.UpConv(width)(h)))
-    return jnp.tanh(layers.UpConv(self.channels)(h))
+      h = nn.relu(bn()(layers.UpConv(width, dtype=self.dtype)(h)))
+    h = jnp.tanh(layers.UpConv(self.channels, dtype=self.dtype)(h))
+    return layers.full_precision(h)
 
 
 class DCGANDiscriminator(nn.Module):
@@ -69,6 +75,8 @@ class DCGANDiscriminator(nn.Module):
     sync_batch_stats: synchronise batch statistics (and minibatch features) across devices.
     minibatch: a minibatch layer before the output (layers.MINIBATCH).
     minibatch_kernels, minibatch_dim: minibatch discrimination's tensor size.
+    dtype: the computation's dtype (None: the parameters' and inputs'); the output is
+      float32 whatever it is.
   """
   resolution: int
   width: int = 64
@@ -78,6 +86,7 @@ class DCGANDiscriminator(nn.Module):
   minibatch: str = 'none'
   minibatch_kernels: int = 32
   minibatch_dim: int = 8
+  dtype: Any = None
 
   @nn.compact
   def __call__(self, x, labels=None, train: bool = False):
@@ -89,16 +98,16 @@ class DCGANDiscriminator(nn.Module):
     h = x
     for i in range(n_down):
       conv = nn.Conv(self.width * 2 ** i, (4, 4), strides=(2, 2), padding=((1, 1), (1, 1)),
-                     use_bias=False, kernel_init=layers.dcgan_init)
+                     use_bias=False, kernel_init=layers.dcgan_init, dtype=self.dtype)
       h = layers.spectral(conv, h, enabled=sn, train=train)
       if i > 0 and self.norm == 'batch':
         h = layers.batch_norm(train=train, sync=self.sync_batch_stats,
-                              scale_init=layers.dcgan_scale_init)(h)
+                              scale_init=layers.dcgan_scale_init, dtype=self.dtype)(h)
       elif i > 0 and self.norm == 'layer':
-        h = nn.LayerNorm(reduction_axes=(-3, -2, -1))(h)
+        h = nn.LayerNorm(reduction_axes=(-3, -2, -1), dtype=self.dtype)(h)
       h = nn.leaky_relu(h, 0.2)
     conv = nn.Conv(1, (base, base), padding='VALID', use_bias=False,
-                   kernel_init=layers.dcgan_init)
+                   kernel_init=layers.dcgan_init, dtype=self.dtype)
     out = layers.spectral(conv, h, enabled=sn, train=train).reshape(x.shape[0])
     return layers.critic_head(self, h, out, minibatch=self.minibatch,
                               sync=self.sync_batch_stats, kernels=self.minibatch_kernels,
@@ -109,8 +118,9 @@ class DCGANDiscriminator(nn.Module):
 def build(config, data_shape):
   """(generator, discriminator) for images of shape (H, H, C) from the config."""
   resolution, channels = data_shape[0], data_shape[-1]
+  dtype = layers.compute_dtype(config)
   return (DCGANGenerator(resolution, channels, config.g_width, config.num_classes,
-                         config.sync_batch_stats),
+                         config.sync_batch_stats, dtype),
           DCGANDiscriminator(resolution, config.d_width, config.d_norm, config.num_classes,
                              config.sync_batch_stats, config.d_minibatch,
-                             config.minibatch_kernels, config.minibatch_dim))
+                             config.minibatch_kernels, config.minibatch_dim, dtype))

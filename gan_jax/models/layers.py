@@ -1,4 +1,6 @@
 """Layers shared by the image models: spectral norm, (conditional) batch norm, init helpers."""
+from typing import Any
+
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -7,6 +9,22 @@ import numpy as np
 from gan_jax.parallel import DATA_AXIS
 
 SPECTRAL = 'spectral'  # The mutable collection holding the power-iteration vectors.
+
+# config.compute_dtype -> the layers' dtype; None computes in the parameters' dtype.
+COMPUTE_DTYPES = {'float32': None, 'bfloat16': jnp.bfloat16}
+
+
+def compute_dtype(config):
+  """The dtype the models compute in (`config.compute_dtype`); parameters, optimizer
+  state and losses stay float32 (mixed precision)."""
+  return COMPUTE_DTYPES[config.compute_dtype]
+
+
+def full_precision(x):
+  """`x` as float32 when it was computed in a 16-bit dtype, else unchanged: models hand
+  their outputs to losses and metrics in full precision."""
+  return x.astype(jnp.float32) if jnp.finfo(x.dtype).bits < 32 else x
+
 
 dcgan_init = nn.initializers.normal(0.02)  # N(0, 0.02) for every conv, as in the DCGAN paper.
 
@@ -35,7 +53,7 @@ def spectral(layer, x, *, enabled, train):
   return nn.SpectralNorm(layer, collection_name=SPECTRAL)(x, update_stats=train)
 
 
-def batch_norm(*, train, sync, scale_init=nn.initializers.ones, name=None):
+def batch_norm(*, train, sync, scale_init=nn.initializers.ones, dtype=None, name=None):
   """Batch norm with PyTorch's defaults (momentum 0.1, eps 1e-5).
 
   Args:
@@ -43,13 +61,14 @@ def batch_norm(*, train, sync, scale_init=nn.initializers.ones, name=None):
     sync: in training mode, average the statistics over the 'data' mesh axis, so a
       data-parallel step normalises exactly like one device holding the global batch.
     scale_init: initialiser of the scale.
+    dtype: the output's dtype (None: the input's); statistics are reduced in float32.
     name: optional module name.
   Returns:
     A flax.linen.BatchNorm.
   """
   return nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5,
                       axis_name=DATA_AXIS if (sync and train) else None,
-                      scale_init=scale_init, name=name)
+                      scale_init=scale_init, dtype=dtype, name=name)
 
 
 class ConditionalBatchNorm(nn.Module):
@@ -58,18 +77,22 @@ class ConditionalBatchNorm(nn.Module):
   Attributes:
     num_classes: number of classes.
     sync: synchronise batch statistics over the 'data' axis in training mode.
+    dtype: the computation's dtype (None: the input's).
   """
   num_classes: int
   sync: bool = True
+  dtype: Any = None
 
   @nn.compact
   def __call__(self, x, labels, train: bool = False):
     features = x.shape[-1]
     h = nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5,
-                     use_scale=False, use_bias=False,
+                     use_scale=False, use_bias=False, dtype=self.dtype,
                      axis_name=DATA_AXIS if (self.sync and train) else None)(x)
-    gamma = nn.Embed(self.num_classes, features, embedding_init=nn.initializers.ones)(labels)
-    beta = nn.Embed(self.num_classes, features, embedding_init=nn.initializers.zeros)(labels)
+    gamma = nn.Embed(self.num_classes, features, embedding_init=nn.initializers.ones,
+                     dtype=self.dtype)(labels)
+    beta = nn.Embed(self.num_classes, features, embedding_init=nn.initializers.zeros,
+                    dtype=self.dtype)(labels)
     return h * gamma[:, None, None, :] + beta[:, None, None, :]
 
 
@@ -108,15 +131,19 @@ class UpConv(nn.Module):
   PyTorch's ConvTranspose2d(k=4, s=2, p=1), with the kernel layout of flax's ConvTranspose.
 
   On CPU it runs as an equivalent ordinary convolution (up_conv_subpixel); elsewhere as the
-  transposed convolution the accelerator libraries implement directly.
+  transposed convolution the accelerator libraries implement directly. `dtype` is the
+  computation's dtype (None: the input's; the kernel is stored in float32).
   """
   features: int
   kernel_init: nn.initializers.Initializer = dcgan_init
+  dtype: Any = None
 
   @nn.compact
   def __call__(self, x):
     kernel = self.param('kernel', self.kernel_init, (4, 4, x.shape[-1], self.features))
     op = up_conv_subpixel if jax.default_backend() == 'cpu' else up_conv_transpose
+    if self.dtype is not None:
+      x, kernel = x.astype(self.dtype), kernel.astype(self.dtype)
     return op(x, kernel)
 
 
@@ -176,16 +203,18 @@ def critic_head(module, h, out, *, minibatch, kernels=32, dim=8, sync=True, sn=F
   Args:
     module: the calling critic (for sow).
     h: penultimate activations (batch, ...).
-    out: the critic's output (batch,) without the minibatch layer.
+    out: the critic's output (batch,) without the minibatch layer, in any dtype.
     minibatch: one of MINIBATCH.
     kernels, dim: minibatch discrimination's tensor size.
     sync: compute minibatch features over the global batch.
     sn, train: spectrally normalise the readout (training mode updates its vectors).
     readout_init: the readout's kernel initialiser.
   Returns:
-    the critic's output (batch,).
+    the critic's output (batch,), at least float32.
   """
-  f = h.reshape(h.shape[0], -1)
+  # Full precision from here on: the losses, feature matching and diagnostics read these.
+  f = full_precision(h.reshape(h.shape[0], -1))
+  out = full_precision(out)
   module.sow('intermediates', 'features', f)
   if minibatch == 'discrimination':
     extra = MinibatchDiscrimination(kernels, dim, sync, name='minibatch')(f)

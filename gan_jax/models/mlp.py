@@ -1,6 +1,6 @@
 """Multi-layer perceptron generator and critic for low-dimensional data."""
 import math
-from typing import Sequence
+from typing import Any, Sequence
 
 import flax.linen as nn
 import jax.numpy as jnp
@@ -17,11 +17,13 @@ ACTIVATIONS = {
 
 
 class MLPGenerator(nn.Module):
-  """Maps latent vectors (batch, z_dim) to samples (batch, *out_shape)."""
+  """Maps latent vectors (batch, z_dim) to samples (batch, *out_shape); `dtype` is the
+  computation's dtype (None: the parameters' and inputs'); bfloat16 still outputs float32."""
   width: int
   depth: int
   activation: str
   out_shape: Sequence[int]
+  dtype: Any = None
 
   @nn.compact
   def __call__(self, z, labels=None, train: bool = False):
@@ -29,8 +31,8 @@ class MLPGenerator(nn.Module):
     act = ACTIVATIONS[self.activation]
     h = z
     for _ in range(self.depth):
-      h = act(nn.Dense(self.width)(h))
-    out = nn.Dense(math.prod(self.out_shape))(h)
+      h = act(nn.Dense(self.width, dtype=self.dtype)(h))
+    out = layers.full_precision(nn.Dense(math.prod(self.out_shape), dtype=self.dtype)(h))
     return out.reshape((z.shape[0],) + tuple(self.out_shape))
 
 
@@ -40,6 +42,8 @@ class MLPCritic(nn.Module):
   Attributes:
     minibatch: a minibatch layer before the output (layers.MINIBATCH).
     minibatch_kernels, minibatch_dim: minibatch discrimination's tensor size.
+    dtype: the computation's dtype (None: the parameters' and inputs'); a bfloat16
+      critic still outputs float32.
   """
   width: int
   depth: int
@@ -47,6 +51,7 @@ class MLPCritic(nn.Module):
   minibatch: str = 'none'
   minibatch_kernels: int = 32
   minibatch_dim: int = 8
+  dtype: Any = None
 
   @nn.compact
   def __call__(self, x, labels=None, train: bool = False):
@@ -54,15 +59,15 @@ class MLPCritic(nn.Module):
     act = ACTIVATIONS[self.activation]
     h = x.reshape((x.shape[0], -1))
     for _ in range(self.depth):
-      h = act(nn.Dense(self.width)(h))
-    out = nn.Dense(1)(h)[:, 0]
+      h = act(nn.Dense(self.width, dtype=self.dtype)(h))
+    out = nn.Dense(1, dtype=self.dtype)(h)[:, 0]
     return layers.critic_head(self, h, out, minibatch=self.minibatch,
                               kernels=self.minibatch_kernels, dim=self.minibatch_dim)
 
 
 def build(config, data_shape):
   """Returns (generator, critic) sized by `config.mlp` for samples of shape `data_shape`."""
-  mlp = config.mlp
-  return (MLPGenerator(mlp.width, mlp.depth, mlp.activation, tuple(data_shape)),
+  mlp, dtype = config.mlp, layers.compute_dtype(config)
+  return (MLPGenerator(mlp.width, mlp.depth, mlp.activation, tuple(data_shape), dtype),
           MLPCritic(mlp.width, mlp.depth, mlp.activation, config.d_minibatch,
-                    config.minibatch_kernels, config.minibatch_dim))
+                    config.minibatch_kernels, config.minibatch_dim, dtype))

@@ -6,6 +6,8 @@ downsample) -> ReLU -> global sum pooling -> Dense(1), plus the projection term
 <embed(y), h> when conditional (Miyato & Koyama 2018). With `norm='spectral'` every
 discriminator layer is spectrally normalised; `none` gives the WGAN-GP critic.
 """
+from typing import Any
+
 import flax.linen as nn
 import jax.numpy as jnp
 
@@ -23,8 +25,8 @@ def _downsample(x):
   return nn.avg_pool(x, (2, 2), strides=(2, 2))
 
 
-def _conv(features, kernel):
-  return nn.Conv(features, (kernel, kernel), padding='SAME', kernel_init=_init)
+def _conv(features, kernel, dtype):
+  return nn.Conv(features, (kernel, kernel), padding='SAME', kernel_init=_init, dtype=dtype)
 
 
 class GeneratorBlock(nn.Module):
@@ -32,34 +34,41 @@ class GeneratorBlock(nn.Module):
   features: int
   num_classes: int
   sync: bool
+  dtype: Any = None
 
   def _norm(self, h, labels, train):
     if self.num_classes:
-      return layers.ConditionalBatchNorm(self.num_classes, self.sync)(h, labels, train)
-    return layers.batch_norm(train=train, sync=self.sync)(h)
+      return layers.ConditionalBatchNorm(self.num_classes, self.sync, self.dtype)(
+          h, labels, train)
+    return layers.batch_norm(train=train, sync=self.sync, dtype=self.dtype)(h)
 
   @nn.compact
   def __call__(self, x, labels, train):
     h = _upsample(nn.relu(self._norm(x, labels, train)))
-    h = _conv(self.features, 3)(h)
-    h = _conv(self.features, 3)(nn.relu(self._norm(h, labels, train)))
-    return h + _conv(self.features, 1)(_upsample(x))
+    h = _conv(self.features, 3, self.dtype)(h)
+    h = _conv(self.features, 3, self.dtype)(nn.relu(self._norm(h, labels, train)))
+    return h + _conv(self.features, 1, self.dtype)(_upsample(x))
 
 
 class ResNetGenerator(nn.Module):
-  """The SNGAN CIFAR-10 generator; conditional batch norm when num_classes > 0."""
+  """The SNGAN CIFAR-10 generator; conditional batch norm when num_classes > 0. `dtype`
+  is the computation's dtype (None: the parameters' and inputs'); bfloat16 still outputs
+  float32."""
   channels: int
   width: int = 256
   num_classes: int = 0
   sync_batch_stats: bool = True
+  dtype: Any = None
 
   @nn.compact
   def __call__(self, z, labels=None, train: bool = False):
-    h = nn.Dense(4 * 4 * self.width, kernel_init=_init)(z).reshape(-1, 4, 4, self.width)
+    h = nn.Dense(4 * 4 * self.width, kernel_init=_init, dtype=self.dtype)(z)
+    h = h.reshape(-1, 4, 4, self.width)
     for _ in range(3):
-      h = GeneratorBlock(self.width, self.num_classes, self.sync_batch_stats)(h, labels, train)
-    h = nn.relu(layers.batch_norm(train=train, sync=self.sync_batch_stats)(h))
-    return jnp.tanh(_conv(self.channels, 3)(h))
+      h = GeneratorBlock(self.width, self.num_classes, self.sync_batch_stats, self.dtype)(
+          h, labels, train)
+    h = nn.relu(layers.batch_norm(train=train, sync=self.sync_batch_stats, dtype=self.dtype)(h))
+    return layers.full_precision(jnp.tanh(_conv(self.channels, 3, self.dtype)(h)))
 
 
 class DiscriminatorBlock(nn.Module):
@@ -69,20 +78,22 @@ class DiscriminatorBlock(nn.Module):
   downsample: bool
   first: bool
   spectral: bool
+  dtype: Any = None
 
   @nn.compact
   def __call__(self, x, train):
     sn = lambda layer, h: layers.spectral(layer, h, enabled=self.spectral, train=train)
+    conv = lambda kernel: _conv(self.features, kernel, self.dtype)
     h = x if self.first else nn.relu(x)
-    h = sn(_conv(self.features, 3), h)
-    h = sn(_conv(self.features, 3), nn.relu(h))
+    h = sn(conv(3), h)
+    h = sn(conv(3), nn.relu(h))
     if self.downsample:
       h = _downsample(h)
     shortcut = x
     if self.first:
-      shortcut = sn(_conv(self.features, 1), _downsample(x))
+      shortcut = sn(conv(1), _downsample(x))
     elif self.downsample or x.shape[-1] != self.features:
-      shortcut = sn(_conv(self.features, 1), x)
+      shortcut = sn(conv(1), x)
       shortcut = _downsample(shortcut) if self.downsample else shortcut
     return h + shortcut
 
@@ -93,6 +104,8 @@ class ResNetDiscriminator(nn.Module):
   Attributes:
     minibatch: a minibatch layer before the output (layers.MINIBATCH), over the global batch.
     minibatch_kernels, minibatch_dim: minibatch discrimination's tensor size.
+    dtype: the computation's dtype (None: the parameters' and inputs'); a bfloat16
+      critic still outputs float32.
   """
   width: int = 128
   norm: str = 'spectral'
@@ -100,17 +113,21 @@ class ResNetDiscriminator(nn.Module):
   minibatch: str = 'none'
   minibatch_kernels: int = 32
   minibatch_dim: int = 8
+  dtype: Any = None
 
   @nn.compact
   def __call__(self, x, labels=None, train: bool = False):
     sn = self.norm == 'spectral'
     h = x
     for i, down in enumerate((True, True, False, False)):
-      h = DiscriminatorBlock(self.width, down, first=i == 0, spectral=sn)(h, train)
+      h = DiscriminatorBlock(self.width, down, first=i == 0, spectral=sn, dtype=self.dtype)(
+          h, train)
     h = jnp.sum(nn.relu(h), axis=(1, 2))
-    out = layers.spectral(nn.Dense(1, kernel_init=_init), h, enabled=sn, train=train)[:, 0]
+    out = layers.spectral(nn.Dense(1, kernel_init=_init, dtype=self.dtype), h, enabled=sn,
+                          train=train)[:, 0]
     if self.num_classes:
-      embed = layers.spectral(nn.Embed(self.num_classes, self.width, embedding_init=_init),
+      embed = layers.spectral(nn.Embed(self.num_classes, self.width, embedding_init=_init,
+                                       dtype=self.dtype),
                               labels, enabled=sn, train=train)
       out = out + jnp.sum(embed * h, axis=-1)
     return layers.critic_head(self, h, out, minibatch=self.minibatch,
@@ -120,8 +137,9 @@ class ResNetDiscriminator(nn.Module):
 
 def build(config, data_shape):
   """(generator, discriminator) for 32x32 images with data_shape[-1] channels."""
+  dtype = layers.compute_dtype(config)
   return (ResNetGenerator(data_shape[-1], config.g_width, config.num_classes,
-                          config.sync_batch_stats),
+                          config.sync_batch_stats, dtype),
           ResNetDiscriminator(config.d_width, config.d_norm, config.num_classes,
                               config.d_minibatch, config.minibatch_kernels,
-                              config.minibatch_dim))
+                              config.minibatch_dim, dtype))
