@@ -14,7 +14,8 @@ steps with a device sync after each (like the PyTorch peer's figures);
 end, as the training loop runs them. `tflops_per_s` counts XLA's own FLOPs of the compiled
 step. `peak_memory_bytes` is the device's peak (null where the backend does not report it,
 e.g. CPU); `compiled_memory_bytes` is what XLA allots the program (arguments, outputs,
-temporaries).
+temporaries). `g_params`/`d_params` count the networks' parameters (DCGAN64: 3,576,704 and
+2,765,568, as pytorch/examples' bias-free netG and netD).
 """
 import json
 import os
@@ -109,6 +110,8 @@ def measure(config, mesh, num_steps, warmup):
     A dict of figures (see the module docstring).
   """
   train_step, state, batch = build_step(config, mesh)
+  sizes = {'g_params': models.count_params(state.g_params),
+           'd_params': models.count_params(state.d_params)}
   start = time.perf_counter()
   compiled = train_step.lower(state, batch).compile()
   compile_s = time.perf_counter() - start
@@ -130,6 +133,7 @@ def measure(config, mesh, num_steps, warmup):
   flops = _flops(compiled)
   device_stats = jax.local_devices()[0].memory_stats() or {}
   return {
+      **sizes,
       'compile_s': round(compile_s, 2),
       'step_ms_median': round(1e3 * median, 3),
       'step_ms_min': round(1e3 * min(times), 3),
@@ -167,7 +171,7 @@ def main(argv):
         sys.exit(f'error: batch size {config.batch_size} is not divisible by the '
                  f'{mesh.size} devices; pass --batch_size=N with N divisible')
       record = {'workload': name, 'dtype': dtype, 'batch_size': config.batch_size,
-                **measure(config, mesh, _STEPS.value, _WARMUP.value),
+                'loss': config.loss, 'd_norm': config.d_norm, **measure(config, mesh, _STEPS.value, _WARMUP.value),
                 'steps': _STEPS.value, 'device': jax.devices()[0].device_kind,
                 'devices': jax.device_count(), 'jax': jax.__version__}
       print(json.dumps(record), flush=True)

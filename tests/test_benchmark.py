@@ -1,18 +1,15 @@
-"""scripts/benchmark.py: the speed issue's workloads, its JSON figures, and bad input."""
+"""scripts/benchmark.py: the peer's DCGAN, consistent JSON figures, and bad input.
+
+The script runs in subprocesses only: importing it would register its absl flags next to
+other scripts' in the test process.
+"""
 import json
-import os
 import subprocess
 import sys
 
-import jax
-import jax.numpy as jnp
 import pytest
 
-from gan_jax import models
 from tests.conftest import ROOT, run_env
-
-sys.path.insert(0, os.path.join(ROOT, 'scripts'))
-import benchmark  # noqa: E402  pylint: disable=wrong-import-position
 
 
 def _run(*args):
@@ -20,32 +17,21 @@ def _run(*args):
                         capture_output=True, text=True, timeout=300, env=run_env())
 
 
-def test_workloads_are_the_pytorch_peers_dcgan_with_the_issues_losses_and_batches():
-  config = benchmark.workload_config('dcgan64_wgan_gp_b256', 'bfloat16')
-  assert (config.loss, config.batch_size, config.compute_dtype) == ('wgan_gp', 256, 'bfloat16')
-  assert benchmark.workload_config('dcgan64_ns_b64', 'float32', 16).batch_size == 16
-  config = benchmark.workload_config('dcgan64_ns_b256', 'float32')
-  assert (config.loss, config.n_critic, config.z_dim) == ('ns', 1, 100)
-  g_model, d_model = models.build(config, config.image_shape)
-  # pytorch/examples' DCGAN with bias-free convs: netG 3,576,704 and netD 2,765,568 params.
-  g = g_model.init(jax.random.PRNGKey(0), jnp.zeros((1, 100)))
-  d = d_model.init(jax.random.PRNGKey(0), jnp.zeros((1, 64, 64, 3)))
-  assert models.count_params(g['params']) == 3_576_704
-  assert models.count_params(d['params']) == 2_765_568
-
-
-def test_one_json_line_per_dtype_with_consistent_figures():
-  proc = _run('--workloads=dcgan32_ns_b256', '--batch_size=8', '--steps=3', '--warmup=1')
+def test_dcgan64_is_the_pytorch_peers_model_and_the_figures_are_consistent():
+  proc = _run('--workloads=dcgan64_ns_b64', '--batch_size=8', '--steps=2', '--warmup=0')
   assert proc.returncode == 0, proc.stderr[-2000:]
   records = [json.loads(line) for line in proc.stdout.splitlines()]
-  assert [(r['workload'], r['dtype'], r['batch_size']) for r in records] == [
-      ('dcgan32_ns_b256', 'float32', 8), ('dcgan32_ns_b256', 'bfloat16', 8)]
+  assert [(r['workload'], r['dtype'], r['batch_size'], r['loss']) for r in records] == [
+      ('dcgan64_ns_b64', 'float32', 8, 'ns'), ('dcgan64_ns_b64', 'bfloat16', 8, 'ns')]
   for r in records:
+    # pytorch/examples' DCGAN with bias-free convs: netG 3,576,704 and netD 2,765,568 params.
+    assert (r['g_params'], r['d_params']) == (3_576_704, 2_765_568)
     assert r['compile_s'] > 0 and r['gflops_per_step'] > 0
     assert r['step_ms_min'] <= r['step_ms_median'] <= r['step_ms_max']
-    assert r['images_per_s'] == pytest.approx(8e3 / r['step_ms_median'], rel=1e-3)
+    # Up to the rounding of the printed figures (0.1 images/s, 0.001 TFLOP/s).
+    assert r['images_per_s'] == pytest.approx(8e3 / r['step_ms_median'], abs=0.051)
     assert r['tflops_per_s'] == pytest.approx(
-        r['gflops_per_step'] / r['step_ms_median'], rel=0.02)
+        r['gflops_per_step'] / r['step_ms_median'], rel=1e-3, abs=5.1e-4)
 
 
 @pytest.mark.parametrize('args,expected', [

@@ -22,15 +22,21 @@ def _run_steps(config, n):
   return run, jax.device_get(m)
 
 
+def _first_step(config):
+  """(run, its initial state on the host, step 0's batch, and step 0's critic and generator
+  randomness) of a 2-D experiment."""
+  run = Run(config)
+  s0 = jax.device_get(run.state)
+  fns = steps.StepFunctions(config, run.g_model, run.d_model, *optim.build(config))
+  critic_inputs, generator_inputs, _ = fns.draw_randomness(s0, config.batch_size, (2,))
+  return run, s0, run.dataset.batch_at(0), critic_inputs, generator_inputs
+
+
 @pytest.mark.parametrize('loss', ['ns', 'hinge'])
 def test_one_step_equals_hand_written_critic_then_generator_update(loss):
   config = tiny_config(loss=loss)
-  run = Run(config)
-  s0 = jax.device_get(run.state)
-  batch = run.dataset.batch_at(0)
+  run, s0, batch, critic_inputs, generator_inputs = _first_step(config)
   g_tx, d_tx = optim.build(config)
-  fns = steps.StepFunctions(config, run.g_model, run.d_model, g_tx, d_tx)
-  critic_inputs, generator_inputs, _ = fns.draw_randomness(s0, config.batch_size, (2,))
   z_d, z_g = critic_inputs['z'], generator_inputs['z']
   obj = objectives.get(loss)
   g = lambda p, z: run.g_model.apply({'params': p}, z)
@@ -70,13 +76,7 @@ def test_the_step_has_no_host_callbacks_and_reuses_the_donated_state():
 
 
 def test_feature_diversity_is_the_ratio_of_mean_pairwise_critic_feature_distances():
-  config = tiny_config()
-  run = Run(config)
-  s0 = jax.device_get(run.state)
-  batch = run.dataset.batch_at(0)
-  g_tx, d_tx = optim.build(config)
-  fns = steps.StepFunctions(config, run.g_model, run.d_model, g_tx, d_tx)
-  critic_inputs, _, _ = fns.draw_randomness(s0, config.batch_size, (2,))
+  run, s0, batch, critic_inputs, _ = _first_step(tiny_config())
   fake = run.g_model.apply({'params': s0.g_params}, critic_inputs['z'][0])
 
   def spread(x):
