@@ -11,15 +11,10 @@ import functools
 import jax
 import jax.numpy as jnp
 
-from gan_jax.metrics.fid import HIGHEST, on_first_device
+from gan_jax.metrics.distances import squared_euclidean
+from gan_jax.metrics.fid import on_first_device
 
 _BLOCK = 1024
-
-
-def _sq_distances(a, b):
-  d = (jnp.sum(a * a, 1)[:, None] + jnp.sum(b * b, 1)[None, :]
-       - 2.0 * jnp.matmul(a, b.T, precision=HIGHEST))
-  return jnp.maximum(d, 0.0)
 
 
 def _blocks(x):
@@ -32,7 +27,7 @@ def _kth_radii(x, k):
   """Squared distance of each row of x to its k-th nearest other row."""
   blocks, n = _blocks(x)
   # The k+1 smallest includes the point itself at distance 0.
-  kth = jax.lax.map(lambda blk: -jax.lax.top_k(-_sq_distances(blk, x), k + 1)[0][:, k], blocks)
+  kth = jax.lax.map(lambda blk: -jax.lax.top_k(-squared_euclidean(blk, x), k + 1)[0][:, k], blocks)
   return kth.reshape(-1)[:n]
 
 
@@ -40,7 +35,7 @@ def _coverage(manifold, radii, queries):
   """Share of `queries` within radius of at least one manifold point."""
   blocks, n = _blocks(queries)
   inside = jax.lax.map(
-      lambda blk: jnp.any(_sq_distances(blk, manifold) <= radii[None, :], axis=1), blocks)
+      lambda blk: jnp.any(squared_euclidean(blk, manifold) <= radii[None, :], axis=1), blocks)
   return jnp.mean(inside.reshape(-1)[:n].astype(jnp.float32))
 
 
