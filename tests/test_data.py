@@ -38,11 +38,28 @@ def test_epoch_indices_walk_epoch_permutations_in_order(num_examples, per_step):
   key = jax.random.PRNGKey(5)
   stream = _stream_reference(key, num_examples, 6 * per_step)
   for step in range(6):
-    got = np.asarray(arrays.epoch_indices(key, step, num_examples=num_examples,
+    epoch, offset = arrays.stream_position(step, num_examples=num_examples, per_step=per_step)
+    got = np.asarray(arrays.epoch_indices(key, epoch, offset, num_examples=num_examples,
                                           per_step=per_step))
     np.testing.assert_array_equal(got, stream[step * per_step:(step + 1) * per_step])
   # Every epoch visits every example exactly once.
   np.testing.assert_array_equal(np.sort(stream[:num_examples]), np.arange(num_examples))
+
+
+def test_the_example_stream_stays_exact_past_two_to_the_31_examples():
+  # 8.4M steps of 256 examples: step x per_step no longer fits in int32.
+  key, n, per_step = jax.random.PRNGKey(3), 1000, 256
+  step = 2 ** 31 // per_step + 12_345
+  for s in (step, step + 1):
+    position = s * per_step + np.arange(per_step)  # Python/int64 arithmetic.
+    epoch, offset = arrays.stream_position(s, num_examples=n, per_step=per_step)
+    assert (epoch, offset) == (position[0] // n, position[0] % n)
+    got = np.asarray(arrays.epoch_indices(key, epoch, offset, num_examples=n,
+                                          per_step=per_step))
+    perms = {e: np.asarray(jax.random.permutation(jax.random.fold_in(key, int(e)), n))
+             for e in np.unique(position // n)}
+    expected = [perms[p // n][p % n] for p in position]
+    np.testing.assert_array_equal(got, expected)
 
 
 def test_array_batches_are_scaled_labelled_and_a_function_of_seed_and_step():

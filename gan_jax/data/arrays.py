@@ -14,28 +14,36 @@ def real_batches_per_step(config):
   return config.n_critic + config.unrolled_steps
 
 
-def epoch_indices(key, step, *, num_examples, per_step):
-  """Dataset indices of the `per_step` examples of training step `step`.
+def stream_position(step, *, num_examples, per_step):
+  """(epoch, offset) where training step `step` starts in the example stream.
+
+  Computed in Python integers: step x per_step passes 2^31 in long runs (8M steps of 256),
+  where int32 arithmetic would wrap and break the one-permutation-per-epoch order.
+  """
+  epoch, offset = divmod(int(step) * per_step, num_examples)
+  return epoch, offset
+
+
+def epoch_indices(key, epoch, offset, *, num_examples, per_step):
+  """Dataset indices of the `per_step` examples that start at (epoch, offset).
 
   The stream of examples is epoch 0 in permutation fold_in(key, 0), then epoch 1 in
   permutation fold_in(key, 1), and so on; step t takes positions [t * per_step, (t + 1) *
-  per_step) of that stream.
+  per_step) of that stream, which start at stream_position(t).
 
   Args:
     key: the data order's PRNG key.
-    step: training step (traced or concrete int).
+    epoch, offset: the first example's epoch and position in it (traced or concrete).
     num_examples: dataset size.
     per_step: examples consumed per step.
   Returns:
     int32 indices of shape (per_step,).
   """
-  position = step * per_step + jnp.arange(per_step)
-  epoch = position // num_examples
-  first_epoch = epoch[0]
+  position = offset + jnp.arange(per_step)  # < num_examples + per_step: no overflow.
   span = -(-per_step // num_examples) + 1  # Epochs one step can touch.
-  perms = jnp.stack([jax.random.permutation(jax.random.fold_in(key, first_epoch + e),
+  perms = jnp.stack([jax.random.permutation(jax.random.fold_in(key, epoch + e),
                                             num_examples) for e in range(span)])
-  return perms[epoch - first_epoch, position % num_examples]
+  return perms[position // num_examples, position % num_examples]
 
 
 class ArrayData:
@@ -65,12 +73,13 @@ class ArrayData:
                                                              replicated)
     key = jax.random.fold_in(jax.random.PRNGKey(config.seed), 0x0DA7A)
     shape = (real_batches_per_step(config), config.batch_size)
+    self._per_step = shape[0] * shape[1]
     self._batch_at = jax.jit(
         functools.partial(self._gather, key=key, shape=shape),
         out_shardings=NamedSharding(mesh, P(None, 'data')))
 
-  def _gather(self, images, labels, step, *, key, shape):
-    idx = epoch_indices(key, step, num_examples=images.shape[0],
+  def _gather(self, images, labels, epoch, offset, *, key, shape):
+    idx = epoch_indices(key, epoch, offset, num_examples=images.shape[0],
                         per_step=shape[0] * shape[1]).reshape(shape)
     batch = {'x': images[idx].astype(jnp.float32) / 127.5 - 1.0}
     if labels is not None:
@@ -79,4 +88,6 @@ class ArrayData:
 
   def batch_at(self, step):
     """Returns the batch for training step `step`."""
-    return self._batch_at(self.images, self._labels, step)
+    epoch, offset = stream_position(step, num_examples=self.images.shape[0],
+                                    per_step=self._per_step)
+    return self._batch_at(self.images, self._labels, epoch, offset)
