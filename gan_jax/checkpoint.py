@@ -14,7 +14,8 @@ log = logging.getLogger(__name__)
 
 # Fields a resumed run may change: they steer the loop, not the state or the trajectory.
 SAFE_OVERRIDES = frozenset({'num_steps', 'log_every', 'eval_every', 'checkpoint_every', 'evals',
-                            'num_eval_samples', 'keep_checkpoints', 'keep_best', 'fid'})
+                            'num_eval_samples', 'keep_checkpoints', 'keep_best', 'fid',
+                            'ema_standing_batches'})
 
 
 class CheckpointError(RuntimeError):
@@ -39,9 +40,13 @@ def incompatible_fields(saved_config, config):
   """
   saved = _flatten(saved_config)
   new = _flatten(json.loads(config.to_json()))
+  # A decaying schedule is sized by num_steps: a new length would change the learning rate
+  # of every remaining step (and restart the decay from a fraction of its peak).
+  decays = any(saved.get(f'{net}_schedule', 'constant') != 'constant' for net in 'gd')
+  safe = SAFE_OVERRIDES - {'num_steps'} if decays else SAFE_OVERRIDES
   return sorted(f'{k}: {saved.get(k, "<absent>")!r} -> {new.get(k, "<absent>")!r}'
                 for k in saved.keys() | new.keys()
-                if k.split('.')[0] not in SAFE_OVERRIDES and saved.get(k) != new.get(k))
+                if k.split('.')[0] not in safe and saved.get(k) != new.get(k))
 
 
 @jax.jit
@@ -122,6 +127,12 @@ class Checkpointer:
                             f'{type(e).__name__}; move the directory away to resume from an '
                             'earlier checkpoint, or use a new --workdir') from e
     differing = incompatible_fields(saved_config, self._config)
+    if any(d.startswith('num_steps:') for d in differing):
+      raise CheckpointError(f'cannot resume {where} with a new num_steps: its learning-rate '
+                            f'schedules (g_schedule={saved_config.get("g_schedule")!r}, '
+                            f'd_schedule={saved_config.get("d_schedule")!r}) decay over '
+                            f'num_steps={saved_config.get("num_steps")}; only runs with '
+                            'constant schedules can be extended')
     if differing:
       raise CheckpointError(f'cannot resume {where} with a different config: '
                             f'{"; ".join(differing)}; use a new --workdir, or change only '

@@ -128,6 +128,15 @@ def test_more_steps_is_a_safe_override_that_continues_the_run(tmp_path):
   assert _records(resumed) == _records(straight)
 
 
+@pytest.mark.parametrize('schedule', ['g_schedule', 'd_schedule'])
+def test_a_new_num_steps_is_refused_when_a_learning_rate_schedule_decays(tmp_path, schedule):
+  short = tiny_config(num_steps=4, **{schedule: 'linear'})
+  train.train_and_evaluate(short, str(tmp_path))
+  with pytest.raises(checkpoint.CheckpointError, match='linear.*decay over num_steps=4'):
+    train.train_and_evaluate(tiny_config(num_steps=8, **{schedule: 'linear'}), str(tmp_path))
+  assert train.train_and_evaluate(short, str(tmp_path))['steps'] == 4  # Same length: fine.
+
+
 def test_interrupted_save_is_ignored_removed_and_the_previous_checkpoint_used(tmp_path):
   config = tiny_config(num_steps=4, checkpoint_every=2)
   workdir = str(tmp_path)
