@@ -173,3 +173,34 @@ def test_bfloat16_models_compute_in_bfloat16_with_float32_params_and_outputs(mod
     primitive = 'dot_general' if model == 'mlp' else 'conv_general_dilated'
     assert _output_dtypes(primitive, lambda v, x, m=half: m.apply(v, x), variables, x) == {'bf16'}
     assert _output_dtypes(primitive, lambda v, x, m=full: m.apply(v, x), variables, x) == {'f32'}
+
+
+def _glorot_limit(kernel, gain):
+  receptive = int(np.prod(kernel.shape[:-2])) if kernel.ndim > 2 else 1
+  fan_in, fan_out = receptive * kernel.shape[-2], receptive * kernel.shape[-1]
+  return gain * np.sqrt(6.0 / (fan_in + fan_out))
+
+
+@pytest.mark.parametrize('num_classes', [0, 10])
+def test_sngan_resnet_init_is_glorot_with_gain_sqrt2_on_residual_convs_only(num_classes):
+  # Miyato et al.'s chainer code and Mimicry: GlorotUniform(sqrt(2)) for the blocks' 3x3
+  # convolutions; gain 1 for shortcuts, linear layers, embeddings and G's output conv.
+  labels = jnp.arange(2) % max(num_classes, 1) if num_classes else None
+  g = resnet.ResNetGenerator(3, width=64, num_classes=num_classes)
+  d = resnet.ResNetDiscriminator(width=64, norm='none', num_classes=num_classes)
+  trees = [_init(g, jnp.ones((2, 128)), labels), _init(d, jnp.ones((2, 32, 32, 3)), labels)]
+  checked = set()
+  for tree in trees:
+    for path, w in jax.tree_util.tree_flatten_with_path(tree['params'])[0]:
+      names = [p.key for p in path]
+      if names[-1] not in ('kernel', 'embedding') or any('Conditional' in n for n in names):
+        continue
+      residual = w.ndim == 4 and w.shape[0] == 3 and any('Block' in n for n in names)
+      if names[-1] == 'embedding':  # Glorot over (classes, features).
+        limit = _glorot_limit(w, 1.0)
+      else:
+        limit = _glorot_limit(w, np.sqrt(2.0) if residual else 1.0)
+      top = float(np.max(np.abs(w)))
+      assert 0.9 * limit <= top <= limit, ('/'.join(names), top, limit)
+      checked.add(residual)
+  assert checked == {True, False}

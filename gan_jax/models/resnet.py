@@ -5,6 +5,10 @@ Discriminator: an optimised first block and three blocks of 128 channels (the fi
 downsample) -> ReLU -> global sum pooling -> Dense(1), plus the projection term
 <embed(y), h> when conditional (Miyato & Koyama 2018). With `norm='spectral'` every
 discriminator layer is spectrally normalised; `none` gives the WGAN-GP critic.
+
+Initialisation as Miyato et al.'s code and Mimicry: Glorot-uniform with gain sqrt(2) for the
+residual 3x3 convolutions (they feed ReLUs), gain 1 for the 1x1 shortcuts, the linear
+layers, the embeddings and the generator's output convolution.
 """
 from typing import Any
 
@@ -15,6 +19,7 @@ from gan_jax.models import layers
 
 D_NORMS = ('spectral', 'none')
 _init = nn.initializers.xavier_uniform()
+_residual_init = nn.initializers.variance_scaling(2.0, 'fan_avg', 'uniform')  # Gain sqrt(2).
 
 
 def _upsample(x):
@@ -25,8 +30,12 @@ def _downsample(x):
   return nn.avg_pool(x, (2, 2), strides=(2, 2))
 
 
-def _conv(features, kernel, dtype):
-  return nn.Conv(features, (kernel, kernel), padding='SAME', kernel_init=_init, dtype=dtype)
+def _conv(features, kernel, dtype, init=_init):
+  return nn.Conv(features, (kernel, kernel), padding='SAME', kernel_init=init, dtype=dtype)
+
+
+def _residual_conv(features, dtype):
+  return _conv(features, 3, dtype, _residual_init)
 
 
 class GeneratorBlock(nn.Module):
@@ -45,8 +54,8 @@ class GeneratorBlock(nn.Module):
   @nn.compact
   def __call__(self, x, labels, train):
     h = _upsample(nn.relu(self._norm(x, labels, train)))
-    h = _conv(self.features, 3, self.dtype)(h)
-    h = _conv(self.features, 3, self.dtype)(nn.relu(self._norm(h, labels, train)))
+    h = _residual_conv(self.features, self.dtype)(h)
+    h = _residual_conv(self.features, self.dtype)(nn.relu(self._norm(h, labels, train)))
     return h + _conv(self.features, 1, self.dtype)(_upsample(x))
 
 
@@ -85,8 +94,8 @@ class DiscriminatorBlock(nn.Module):
     sn = lambda layer, h: layers.spectral(layer, h, enabled=self.spectral, train=train)
     conv = lambda kernel: _conv(self.features, kernel, self.dtype)
     h = x if self.first else nn.relu(x)
-    h = sn(conv(3), h)
-    h = sn(conv(3), nn.relu(h))
+    h = sn(_residual_conv(self.features, self.dtype), h)
+    h = sn(_residual_conv(self.features, self.dtype), nn.relu(h))
     if self.downsample:
       h = _downsample(h)
     shortcut = x
@@ -102,10 +111,15 @@ class ResNetDiscriminator(nn.Module):
   """The SNGAN CIFAR-10 discriminator; a projection discriminator when num_classes > 0.
 
   Attributes:
-    minibatch: a minibatch layer before the output (layers.MINIBATCH), over the global batch.
+    minibatch: a minibatch layer over the global batch (layers.MINIBATCH):
+      discrimination before the output, the standard deviation as a feature map before
+      the last block.
     minibatch_kernels, minibatch_dim: minibatch discrimination's tensor size.
+    minibatch_group: the minibatch standard deviation's group size.
     dtype: the computation's dtype (None: the parameters' and inputs'); a bfloat16
       critic still outputs float32.
+    fixed_statistics: minibatch statistics are constants for differentiation (the
+      gradient penalties' critic).
   """
   width: int = 128
   norm: str = 'spectral'
@@ -113,13 +127,18 @@ class ResNetDiscriminator(nn.Module):
   minibatch: str = 'none'
   minibatch_kernels: int = 32
   minibatch_dim: int = 8
+  minibatch_group: int = 4
   dtype: Any = None
+  fixed_statistics: bool = False
 
   @nn.compact
   def __call__(self, x, labels=None, train: bool = False):
     sn = self.norm == 'spectral'
     h = x
     for i, down in enumerate((True, True, False, False)):
+      if i == 3 and self.minibatch == 'stddev':
+        h = layers.minibatch_stddev(h, group_size=self.minibatch_group,
+                                    fixed_statistics=self.fixed_statistics)
       h = DiscriminatorBlock(self.width, down, first=i == 0, spectral=sn, dtype=self.dtype)(
           h, train)
     h = jnp.sum(nn.relu(h), axis=(1, 2))
@@ -132,7 +151,8 @@ class ResNetDiscriminator(nn.Module):
       out = out + jnp.sum(embed * h, axis=-1)
     return layers.critic_head(self, h, out, minibatch=self.minibatch,
                               kernels=self.minibatch_kernels, dim=self.minibatch_dim, sn=sn,
-                              train=train, readout_init=_init)
+                              train=train, fixed_statistics=self.fixed_statistics,
+                              readout_init=_init)
 
 
 def build(config, data_shape):
@@ -142,4 +162,4 @@ def build(config, data_shape):
                           config.sync_batch_stats, dtype),
           ResNetDiscriminator(config.d_width, config.d_norm, config.num_classes,
                               config.d_minibatch, config.minibatch_kernels,
-                              config.minibatch_dim, dtype))
+                              config.minibatch_dim, config.minibatch_group, dtype))
