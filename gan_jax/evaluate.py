@@ -5,13 +5,19 @@ Each evaluator lists the names of its metrics in METRICS and has
 metrics.jsonl and TensorBoard, `artifacts` a dict of host arrays the loop turns into PNGs:
 'scatter' (2-D samples, drawn over 'centers') or 'grid' (images in [-1, 1], 'grid_cols' wide).
 """
+import functools
 import logging
 import os
 
+from flax import traverse_util
 import jax
 import jax.numpy as jnp
+from jax import lax
+from jax.sharding import PartitionSpec as P
 
 from gan_jax import models, parallel
+from gan_jax.models import layers
+from gan_jax.parallel import DATA_AXIS
 from gan_jax.metrics import classifier, fid, inception_score, inception_weights, kid
 from gan_jax.metrics import modes as modes_lib
 from gan_jax.metrics import pipeline, precision_recall, stats_files
@@ -20,11 +26,78 @@ from gan_jax.state import sampling_params
 log = logging.getLogger('gan_jax')
 
 
+def standing_statistics(g_model, params, model_state, z, labels=None):
+  """Batch-norm statistics of the generator `params` itself, pooled over latent batches.
+
+  Per-device code (it runs under shard_map, like the train step): the generator runs in
+  training mode on each batch of `z`; each batch-norm layer's batch mean and mean square
+  are averaged over the batches and devices, so the result is the layer's statistics over
+  all the latents. An EMA generator needs these: the running averages in the state were
+  collected for the live weights, not for the average of past weights (Brock et al. 2019
+  call the recomputed ones standing statistics).
+
+  Args:
+    g_model: the generator module.
+    params: the weights to collect statistics for (the EMA weights).
+    model_state: the generator's mutable collections; only 'batch_stats' is replaced.
+    z: latents (num_batches, batch, z_dim), this device's shard of each batch.
+    labels: class labels (num_batches, batch) for conditional models, or None.
+  Returns:
+    model_state with 'batch_stats' holding the pooled means and (biased) variances.
+  """
+  zeros = {'batch_stats': jax.tree.map(jnp.zeros_like, model_state['batch_stats'])}
+
+  def moments(k):
+    _, new = models.apply(g_model, params, {**model_state, **zeros}, z[k],
+                          None if labels is None else labels[k], train=True)
+    # From zero running averages one update leaves (1 - momentum) x the batch statistics.
+    stats = traverse_util.flatten_dict(new['batch_stats'])
+    stats = {key: v / (1.0 - layers.BN_MOMENTUM) for key, v in stats.items()}
+    # Means and mean squares pool over batches; variances do not.
+    return {key: v + (stats[key[:-1] + ('mean',)] ** 2 if key[-1] == 'var' else 0.0)
+            for key, v in stats.items()}
+
+  pooled = lax.pmean(jax.tree.map(lambda v: jnp.mean(v, axis=0),
+                                  lax.map(moments, jnp.arange(z.shape[0]))), DATA_AXIS)
+  out = {key: (v if key[-1] == 'mean' else
+               jnp.maximum(v - pooled[key[:-1] + ('mean',)] ** 2, 0.0))
+         for key, v in pooled.items()}
+  return {**model_state, 'batch_stats': traverse_util.unflatten_dict(out)}
+
+
+def make_evaluation_view(config, g_model, mesh):
+  """A compiled function state -> the state evaluation and sampling use.
+
+  With an EMA of a generator that has batch norm, the view's generator statistics are
+  standing statistics of the EMA weights over `config.ema_standing_batches` batches of
+  fixed latents (standing_statistics); otherwise it is the state itself.
+  """
+  if config.ema_decay <= 0:
+    return lambda state: state
+  key = jax.random.fold_in(jax.random.PRNGKey(config.seed), 0x57A4D)
+  shape = (config.ema_standing_batches, config.batch_size)
+  z = jax.random.normal(key, shape + (config.z_dim,))
+  labels = (jax.random.randint(jax.random.fold_in(key, 1), shape, 0, config.num_classes)
+            if config.num_classes else None)
+  batch_spec = P(None, DATA_AXIS)
+  collect = jax.jit(jax.shard_map(
+      functools.partial(standing_statistics, g_model), mesh=mesh,
+      in_specs=(P(), P(), batch_spec, None if labels is None else batch_spec),
+      out_specs=P(), check_vma=False))
+
+  def view(state):
+    if 'batch_stats' not in state.g_model_state:
+      return state
+    return state.replace(g_model_state=collect(state.ema_params, state.g_model_state, z,
+                                               labels))
+  return view
+
+
 def make_sampler(g_model, mesh, z, labels=None):
   """A compiled function state -> host samples of the generator for fixed `z` (and labels).
 
   It uses the weights evaluation uses (EMA when kept) in eval mode, and returns the samples
-  replicated, so it also works in multi-process runs.
+  replicated, so it also works in multi-process runs. Give it make_evaluation_view's state.
   """
   generate = jax.jit(
       lambda params, model_state: models.apply(g_model, params, model_state, z, labels,

@@ -101,13 +101,14 @@ class Run:
     self.train_step = steps.make_train_step(config, self.g_model, self.d_model, g_tx, d_tx,
                                             self.mesh)
     self.evaluators = evaluate.build(config, self.dataset, self.g_model, self.mesh)
+    self.evaluation_view = evaluate.make_evaluation_view(config, self.g_model, self.mesh)
 
 
 def _evaluate(run, step, writer):
   """Runs every evaluator, writes its metrics and pictures, and returns the metrics."""
-  metrics = {}
+  metrics, state = {}, run.evaluation_view(run.state)
   for name, evaluator in run.evaluators.items():
-    values, artifacts = evaluator.run(run.state)
+    values, artifacts = evaluator.run(state)
     metrics.update(values)
     if not writer:
       continue

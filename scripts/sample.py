@@ -50,7 +50,7 @@ def main(argv):
   if ckpt.latest_step() is None:
     sys.exit(f'error: no checkpoint in {ckpt.directory}')
   try:
-    state = ckpt.restore(run.state)
+    state = run.evaluation_view(ckpt.restore(run.state))
   finally:
     ckpt.close()
   z = jax.random.normal(jax.random.PRNGKey(_SEED.value), (_NUM.value, config.z_dim))
