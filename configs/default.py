@@ -32,6 +32,10 @@ Fields every experiment has:
   wgan_clip: critic weight-clipping bound (loss=wgan).
   r1_gamma: weight gamma of the R1 penalty gamma/2 E||grad D(x)||^2 on real data; 0 disables.
   ema_decay, ema_start: EMA of generator weights used for evaluation; decay 0 disables.
+  ema_standing_batches: before each evaluation or sampling of an EMA generator with batch
+    norm, its statistics are recomputed for the EMA weights over this many batches of
+    batch_size fixed latents (standing statistics; the running averages belong to the live
+    weights).
   Stabilisation (each off by default; all compose with every objective and model):
   real_label, fake_label: the critic's targets (minimax, ns, lsgan): label smoothing is
     one-sided with real_label=0.9, two-sided with fake_label=0.1 too.
@@ -41,11 +45,15 @@ Fields every experiment has:
     on the critic's penultimate features; g_adversarial=False drops the adversarial term.
   d_minibatch: none, discrimination (Salimans et al. 2016; minibatch_kernels x
     minibatch_dim tensor; its cost grows as batch^2 x kernels x dim: 32 x 8 at batch 128
-    makes the quickstart's MLP step 20x slower, 8 x 4 about 2x) or stddev (ProGAN) features
-    before the critic's output.
+    makes the quickstart's MLP step 20x slower, 8 x 4 about 2x) or stddev (ProGAN: the
+    mean standard deviation within groups of minibatch_group examples, appended as a
+    feature map before the critic's last layers; the critic batch must divide by the group).
+    The gradient penalties (gp, r1, dragan) hold batch-level statistics (batch norm,
+    minibatch layers) fixed, so they penalise each example's own input gradient.
   unrolled_steps: k > 0 takes the generator's loss against the critic updated k steps
     ahead with its optimizer, differentiating through the updates (Metz et al. 2017).
-  r1_every: lazy R1, applied every N critic updates with weight x N.
+  r1_every: lazy R1, applied every N-th critic update (counting the n_critic updates of
+    every step) with weight x N.
   dragan_weight: lambda of the DRAGAN penalty around the real data; 0 disables.
   pac: PacGAN packing: the critic judges this many samples at once.
   diagnostics: thresholds of the warnings (vanishing_generator_gradient,
@@ -117,6 +125,7 @@ def get_config():
   c.r1_gamma = 0.0
   c.ema_decay = 0.0
   c.ema_start = 0
+  c.ema_standing_batches = 16
   c.real_label = 1.0
   c.fake_label = 0.0
   c.instance_noise = 0.0
@@ -126,6 +135,7 @@ def get_config():
   c.d_minibatch = 'none'
   c.minibatch_kernels = 32
   c.minibatch_dim = 8
+  c.minibatch_group = 4
   c.unrolled_steps = 0
   c.r1_every = 1
   c.dragan_weight = 0.0

@@ -73,15 +73,24 @@ class StepFunctions:
     self.g_model, self.d_model = g_model, d_model
     self.g_tx, self.d_tx = g_tx, d_tx
     self.objective = objectives.get(config.loss)
+    # The penalties' critic: the same parameters, with batch-level statistics (batch norm,
+    # minibatch layers) held fixed, so the gradient of its summed outputs is each example's
+    # own input gradient, as the penalties are defined. Its state updates are discarded.
+    self.penalty_critic = d_model.clone(fixed_statistics=True)
+    # Conditional WGAN-GP interpolates real and fake examples and scores the blend with the
+    # real label: the critic's fakes are generated for the real labels, so both ends of
+    # every interpolate belong to that label.
+    self.fakes_for_real_labels = bool(config.num_classes) and self.objective.penalty == 'gp'
     self.targets = ({'real_target': config.real_label, 'fake_target': config.fake_label}
                     if self.objective.smoothable else {})
 
   def _generate(self, g_params, state, z, y_fake):
     return models.apply(self.g_model, g_params, state.g_model_state, z, y_fake, train=True)
 
-  def _d_loss(self, d_params, d_model_state, real, fake, inputs, step):
+  def _d_loss(self, d_params, d_model_state, real, fake, inputs, update):
     """The critic's loss (with penalties) on one real and one fake batch, both already
-    noised; returns (loss, (new model state, measurements))."""
+    noised; `update` counts critic updates (lazy R1). Returns (loss, (new model state,
+    measurements))."""
     c, obj, m_pack = self.config, self.objective, self.config.pac
     y, y_fake = inputs.get('y'), inputs.get('y_fake')
     real, fake = models.pack(real, m_pack), models.pack(fake, m_pack)
@@ -97,13 +106,13 @@ class StepFunctions:
          'd_accuracy': _accuracy(real_logits, fake_logits, obj.threshold),
          'feature_diversity': _mean_pairwise_distance(fake_f) / jnp.maximum(real_spread,
                                                                               1e-12)}
-    critic = lambda x: models.apply(self.d_model, d_params, ms, x, y, train=True)[0]
+    critic = lambda x: models.apply(self.penalty_critic, d_params, ms, x, y, train=True)[0]
     if obj.penalty == 'gp':
       m['gp'] = objectives.gradient_penalty(critic, real, fake, inputs['eps'])
       loss = loss + c.gp_weight * m['gp']
     if c.r1_gamma > 0:
-      # Lazy R1 (Karras et al. 2020): every r1_every-th step, weighted r1_every times.
-      m['r1'] = lax.cond(step % c.r1_every == 0,
+      # Lazy R1 (Karras et al. 2020): every r1_every-th critic update, weighted r1_every times.
+      m['r1'] = lax.cond(update % c.r1_every == 0,
                          lambda: objectives.r1_penalty(critic, real),
                          lambda: jnp.zeros((), real.dtype))
       loss = loss + 0.5 * c.r1_gamma * c.r1_every * m['r1']
@@ -116,11 +125,12 @@ class StepFunctions:
       loss = loss + c.dragan_weight * m['dragan']
     return loss, (ms, m)
 
-  def _critic_step(self, d_params, d_opt_state, d_model_state, real, fake, inputs, step):
-    """One optimizer update of the critic; pure, so the unrolled generator loss can
-    differentiate through it. Returns (params, opt_state, model_state, measurements)."""
+  def _critic_step(self, d_params, d_opt_state, d_model_state, real, fake, inputs, update):
+    """One optimizer update of the critic, the `update`-th of the run; pure, so the unrolled
+    generator loss can differentiate through it. Returns (params, opt_state, model_state,
+    measurements)."""
     grads, (model_state, m) = jax.grad(self._d_loss, has_aux=True)(
-        d_params, d_model_state, real, fake, inputs, step)
+        d_params, d_model_state, real, fake, inputs, update)
     grads = _pmean(grads)
     params, opt_state, m['d_update_norm'] = _apply_gradients(
         self.d_tx, d_params, d_opt_state, grads)
@@ -133,7 +143,7 @@ class StepFunctions:
   def _noised(self, x, noise, std):
     return x if noise is None else x + std * noise
 
-  def d_update(self, state, inputs):
+  def d_update(self, state, inputs, index=0):
     """One critic update on a real batch and fakes generated from latents.
 
     Args:
@@ -142,6 +152,7 @@ class StepFunctions:
         interpolation weights), for conditional models 'y' (real labels) and 'y_fake'
         (labels the fakes are generated for), and when enabled 'noise_real'/'noise_fake'
         (instance noise) and 'u' (DRAGAN perturbations).
+      index: which of the step's n_critic critic updates this is.
     Returns:
       (state, measurements) with the critic's parameters, model state and optimizer updated.
     """
@@ -151,7 +162,7 @@ class StepFunctions:
     fake = self._noised(lax.stop_gradient(fake), inputs.get('noise_fake'), std)
     params, opt_state, model_state, m = self._critic_step(
         state.d_params, state.d_opt_state, state.d_model_state, real, fake, inputs,
-        state.step)
+        state.step * self.config.n_critic + index)
     m['d_param_norm'] = optax.tree.norm(params)
     state = state.replace(d_params=params, d_opt_state=opt_state, d_model_state=model_state)
     return state, _pmean(m)
@@ -163,8 +174,10 @@ class StepFunctions:
     for i in range(self.config.unrolled_steps):  # Not lax.scan: see per_device_step.
       inputs = jax.tree.map(lambda v, i=i: v[i], unroll)
       fake, _ = self._generate(g_params, state, inputs['z'], inputs.get('y_fake'))
+      # Numbered as the critic updates that would follow this step's n_critic.
       d_params, d_opt_state, d_ms, _ = self._critic_step(
-          d_params, d_opt_state, d_ms, inputs['x'], fake, inputs, state.step)
+          d_params, d_opt_state, d_ms, inputs['x'], fake, inputs,
+          (state.step + 1) * self.config.n_critic + i)
     return d_params, d_ms
 
   def g_loss(self, g_params, state, inputs):
@@ -242,7 +255,7 @@ class StepFunctions:
     # A Python loop, not lax.scan: inside a scan, XLA:CPU lowers the critic's weight-gradient
     # convolutions to a slow generic kernel (DCGAN64 steps ran 10x slower).
     for i in range(self.config.n_critic):
-      state, d_m = self.d_update(state, jax.tree.map(lambda v, i=i: v[i], critic_inputs))
+      state, d_m = self.d_update(state, jax.tree.map(lambda v, i=i: v[i], critic_inputs), i)
     state, g_m = self.g_update(state, generator_inputs)
     return state, {**d_m, **g_m}
 
@@ -320,10 +333,14 @@ def make_train_step(config, g_model, d_model, g_tx, d_tx, mesh):
     if config.num_classes:
       critic_inputs['y'] = batch['y'][:n]
       generator_inputs['y'] = batch['y'][n - 1]
+      if fns.fakes_for_real_labels:
+        critic_inputs['y_fake'] = critic_inputs['y']
     if unroll is not None:  # Fresh real batches for the unrolled critic updates.
       unroll['x'] = batch['x'][n:]
       if config.num_classes:
         unroll['y'] = batch['y'][n:]
+        if fns.fakes_for_real_labels:
+          unroll['y_fake'] = unroll['y']
       generator_inputs['unroll'] = unroll
     state, measurements = sharded_step(state, critic_inputs, generator_inputs)
     return state.replace(step=state.step + 1), measurements

@@ -48,15 +48,12 @@ def validate(config):
   _check_choice(config, 'model', models.MODELS)
   _check_choice(config, 'd_norm', models.D_NORMS[config.model])
   _check_choice(config, 'compute_dtype', layers.COMPUTE_DTYPES)
-  if config.loss == 'wgan_gp' and config.d_norm == 'batch':
-    raise ConfigError("config.d_norm='batch' cannot be used with config.loss='wgan_gp': the "
-                      'gradient penalty needs a critic whose outputs do not mix examples; '
-                      'choose layer, spectral or none')
   _check_choice(config, 'loss', objectives.OBJECTIVES)
   _check_choice(config, 'optimizer', optim.OPTIMIZERS)
   _check_choice(config, 'g_schedule', optim.SCHEDULES)
   _check_choice(config, 'd_schedule', optim.SCHEDULES)
   for field in ('num_steps', 'batch_size', 'n_critic', 'z_dim', 'log_every', 'eval_every',
+                'ema_standing_batches',
                 'checkpoint_every', 'keep_checkpoints', 'keep_best', 'num_eval_samples',
                 'g_width', 'd_width', 'mlp.width', 'mlp.depth', 'fid.num_samples',
                 'fid.num_reference', 'fid.batch_size', 'fid.kid_subsets',
@@ -127,7 +124,7 @@ def _check_stabilisation(config):
     _check_number(config, field, integer=False, low=0, low_inclusive=True)
   for field in ('instance_noise_steps', 'unrolled_steps'):
     _check_number(config, field, integer=True, low=0, low_inclusive=True)
-  for field in ('minibatch_kernels', 'minibatch_dim', 'r1_every', 'pac',
+  for field in ('minibatch_kernels', 'minibatch_dim', 'minibatch_group', 'r1_every', 'pac',
                 'diagnostics.patience', 'diagnostics.oscillation_window'):
     _check_number(config, field, integer=True, low=0)
   for field in ('vanishing_ratio', 'overpowering_accuracy', 'overpowering_loss',
@@ -139,9 +136,6 @@ def _check_stabilisation(config):
     raise ConfigError('config.g_adversarial=False leaves the generator without a loss: set '
                       'config.feature_matching > 0')
   _check_choice(config, 'd_minibatch', layers.MINIBATCH)
-  if config.dragan_weight and config.d_norm == 'batch':
-    raise ConfigError("config.dragan_weight needs a critic whose outputs do not mix "
-                      "examples; config.d_norm='batch' does: choose layer, spectral or none")
   if config.pac > 1 and config.num_classes:
     raise ConfigError(f'config.pac={config.pac} packs samples of different classes: PacGAN '
                       'is for unconditional models (set num_classes=0 or pac=1)')
@@ -187,3 +181,10 @@ def check_devices(config, num_devices):
   if config.batch_size % (num_devices * config.pac):
     raise ConfigError(f'config.batch_size={config.batch_size} must be divisible by '
                       f'config.pac={config.pac} times the number of devices ({num_devices})')
+  critic_batch = config.batch_size // config.pac
+  group = min(config.minibatch_group, critic_batch)
+  if config.d_minibatch == 'stddev' and critic_batch % group:
+    raise ConfigError(f"config.d_minibatch='stddev' splits the critic's batch of "
+                      f'{critic_batch} (batch_size / pac) into groups of '
+                      f'config.minibatch_group={config.minibatch_group}: choose a group size '
+                      'that divides it')

@@ -102,12 +102,50 @@ def test_minibatch_discrimination_equals_the_papers_formula():
   np.testing.assert_allclose(layer.apply(params, f), expected, rtol=1e-5, atol=1e-7)
 
 
-def test_minibatch_stddev_is_the_mean_feature_standard_deviation():
-  f = np.random.default_rng(1).normal(size=(6, 4)).astype(np.float32)
-  expected = np.mean(np.sqrt(np.var(f.astype(np.float64), axis=0) + 1e-8))
-  out = np.asarray(layers.minibatch_stddev(jnp.asarray(f), sync=False))
-  assert out.shape == (6, 1)
-  np.testing.assert_allclose(out, expected, rtol=1e-6)
+def _progan_stddev(x, group):
+  """ProGAN's minibatch_stddev_layer (NHWC, one new feature map) in float64 numpy, on
+  consecutive groups."""
+  n = x.shape[0]
+  y = x.astype(np.float64).reshape((n // group, group) + x.shape[1:])
+  std = np.sqrt(np.mean((y - y.mean(1, keepdims=True)) ** 2, axis=1) + 1e-8)
+  per_group = std.reshape(n // group, -1).mean(-1)
+  column = np.broadcast_to(np.repeat(per_group, group).reshape((n,) + (1,) * (x.ndim - 1)),
+                           x.shape[:-1] + (1,))
+  return np.concatenate([x, column], axis=-1)
+
+
+def test_minibatch_stddev_appends_progans_group_statistic_as_a_feature_map():
+  h = np.random.default_rng(1).normal(size=(8, 3, 3, 5)).astype(np.float32)
+  out = np.asarray(layers.minibatch_stddev(jnp.asarray(h), group_size=4, sync=False))
+  assert out.shape == (8, 3, 3, 6)
+  np.testing.assert_allclose(out, _progan_stddev(h, 4), rtol=1e-5)
+  assert not np.allclose(out[0, ..., -1], out[4, ..., -1])  # One value per group.
+  small = np.asarray(layers.minibatch_stddev(jnp.asarray(h[:2]), group_size=4, sync=False))
+  np.testing.assert_allclose(small, _progan_stddev(h[:2], 2), rtol=1e-5)  # min(4, batch).
+
+
+def test_the_minibatch_stddev_reaches_the_output_through_the_critics_last_layers():
+  # Not a per-batch offset: two batches that differ only in their spread give a real
+  # example different scores relative to another real example (ProGAN's placement).
+  for config in (tiny_config(d_minibatch='stddev'),
+                 tiny_config(dataset='digits8x8', model='dcgan', image_shape=(8, 8, 1),
+                             evals=(), g_width=4, d_width=4, d_minibatch='stddev')):
+    run = train.Run(config, mesh=parallel.make_mesh(jax.devices()[:1]))
+    x = np.asarray(run.dataset.batch_at(0)['x'][0][:4])
+    score = lambda b: np.asarray(models.apply(  # noqa: E731
+        run.d_model, run.state.d_params, run.state.d_model_state, jnp.asarray(b),
+        train=False)[0])
+    narrow, wide = score(x), score(np.concatenate([x[:2], 10.0 * x[2:]]))
+    assert abs((narrow[0] - narrow[1]) - (wide[0] - wide[1])) > 1e-4
+
+
+def test_fixed_statistics_keep_the_minibatch_values_and_stop_their_gradient():
+  h = jnp.asarray(np.random.default_rng(2).normal(size=(8, 5)), jnp.float32)
+  stat = lambda x, fixed: jnp.sum(layers.minibatch_stddev(  # noqa: E731
+      x, group_size=4, sync=False, fixed_statistics=fixed)[:, -1])
+  np.testing.assert_allclose(stat(h, True), stat(h, False), rtol=1e-6)
+  np.testing.assert_array_equal(jax.grad(stat)(h, True), np.zeros((8, 5)))
+  assert np.abs(jax.grad(stat)(h, False)).max() > 1e-3
 
 
 def test_pacgan_packs_consecutive_samples_on_the_last_axis():

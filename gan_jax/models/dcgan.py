@@ -73,10 +73,14 @@ class DCGANDiscriminator(nn.Module):
     norm: 'batch', 'layer', 'spectral' (every conv spectrally normalised) or 'none'.
     num_classes: > 0 makes it a cGAN: a learned label map is concatenated as a channel.
     sync_batch_stats: synchronise batch statistics (and minibatch features) across devices.
-    minibatch: a minibatch layer before the output (layers.MINIBATCH).
+    minibatch: a minibatch layer (layers.MINIBATCH): discrimination before the output,
+      the standard deviation as a feature map before the last strided convolution.
     minibatch_kernels, minibatch_dim: minibatch discrimination's tensor size.
+    minibatch_group: the minibatch standard deviation's group size.
     dtype: the computation's dtype (None: the parameters' and inputs'); the output is
       float32 whatever it is.
+    fixed_statistics: batch statistics (batch norm, minibatch layers) are constants for
+      differentiation (the gradient penalties' critic).
   """
   resolution: int
   width: int = 64
@@ -86,7 +90,9 @@ class DCGANDiscriminator(nn.Module):
   minibatch: str = 'none'
   minibatch_kernels: int = 32
   minibatch_dim: int = 8
+  minibatch_group: int = 4
   dtype: Any = None
+  fixed_statistics: bool = False
 
   @nn.compact
   def __call__(self, x, labels=None, train: bool = False):
@@ -97,12 +103,17 @@ class DCGANDiscriminator(nn.Module):
     sn = self.norm == 'spectral'
     h = x
     for i in range(n_down):
+      if i == n_down - 1 and self.minibatch == 'stddev':
+        h = layers.minibatch_stddev(h, group_size=self.minibatch_group,
+                                    sync=self.sync_batch_stats,
+                                    fixed_statistics=self.fixed_statistics)
       conv = nn.Conv(self.width * 2 ** i, (4, 4), strides=(2, 2), padding=((1, 1), (1, 1)),
                      use_bias=False, kernel_init=layers.dcgan_init, dtype=self.dtype)
       h = layers.spectral(conv, h, enabled=sn, train=train)
       if i > 0 and self.norm == 'batch':
         h = layers.batch_norm(train=train, sync=self.sync_batch_stats,
-                              scale_init=layers.dcgan_scale_init, dtype=self.dtype)(h)
+                              scale_init=layers.dcgan_scale_init, dtype=self.dtype,
+                              fixed=self.fixed_statistics)(h)
       elif i > 0 and self.norm == 'layer':
         h = nn.LayerNorm(reduction_axes=(-3, -2, -1), dtype=self.dtype)(h)
       h = nn.leaky_relu(h, 0.2)
@@ -112,6 +123,7 @@ class DCGANDiscriminator(nn.Module):
     return layers.critic_head(self, h, out, minibatch=self.minibatch,
                               sync=self.sync_batch_stats, kernels=self.minibatch_kernels,
                               dim=self.minibatch_dim, sn=sn, train=train,
+                              fixed_statistics=self.fixed_statistics,
                               readout_init=layers.dcgan_init)
 
 
@@ -123,4 +135,5 @@ def build(config, data_shape):
                          config.sync_batch_stats, dtype),
           DCGANDiscriminator(resolution, config.d_width, config.d_norm, config.num_classes,
                              config.sync_batch_stats, config.d_minibatch,
-                             config.minibatch_kernels, config.minibatch_dim, dtype))
+                             config.minibatch_kernels, config.minibatch_dim,
+                             config.minibatch_group, dtype))

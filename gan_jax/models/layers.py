@@ -53,7 +53,63 @@ def spectral(layer, x, *, enabled, train):
   return nn.SpectralNorm(layer, collection_name=SPECTRAL)(x, update_stats=train)
 
 
-def batch_norm(*, train, sync, scale_init=nn.initializers.ones, dtype=None, name=None):
+BN_MOMENTUM = 0.9  # Running averages keep 0.9 of their value per update: PyTorch's 0.1.
+
+
+class BatchNorm(nn.Module):
+  """Batch norm over every axis but the last, with statistics that can be held fixed.
+
+  Same variables, statistics and running-average update as flax.linen.BatchNorm (the mean
+  of x and of x^2, reduced in at least float32). With `fixed_statistics` the batch mean and
+  variance are constants for differentiation, so each output's input gradient is that
+  example's own: what gradient penalties of a batch-norm critic need (a plain batch-norm
+  critic's summed-output gradient mixes every example's term).
+
+  Attributes:
+    use_running_average: normalise with the running averages (eval mode), else with the
+      batch statistics, updating the averages.
+    axis_name: average the batch statistics over this mesh axis (outside initialisation).
+    use_scale, use_bias, scale_init: the learned affine transform.
+    dtype: the output's dtype (None: the input's, at least float32).
+    fixed_statistics: stop the gradient through the batch statistics.
+  """
+  use_running_average: bool
+  axis_name: str | None = None
+  use_scale: bool = True
+  use_bias: bool = True
+  scale_init: Any = nn.initializers.ones
+  dtype: Any = None
+  fixed_statistics: bool = False
+
+  @nn.compact
+  def __call__(self, x):
+    features = x.shape[-1]
+    ra_mean = self.variable('batch_stats', 'mean', jnp.zeros, (features,), jnp.float32)
+    ra_var = self.variable('batch_stats', 'var', jnp.ones, (features,), jnp.float32)
+    xf = x.astype(jnp.promote_types(x.dtype, jnp.float32))
+    if self.use_running_average:
+      mean, var = ra_mean.value, ra_var.value
+    else:
+      axes = tuple(range(x.ndim - 1))
+      moments = jnp.stack([jnp.mean(xf, axes), jnp.mean(xf * xf, axes)])
+      if self.axis_name is not None and not self.is_initializing():
+        moments = jax.lax.pmean(moments, self.axis_name)
+      mean, var = moments[0], jnp.maximum(moments[1] - moments[0] ** 2, 0.0)
+      if self.fixed_statistics:
+        mean, var = jax.lax.stop_gradient(mean), jax.lax.stop_gradient(var)
+      if not self.is_initializing():
+        ra_mean.value = BN_MOMENTUM * ra_mean.value + (1.0 - BN_MOMENTUM) * mean
+        ra_var.value = BN_MOMENTUM * ra_var.value + (1.0 - BN_MOMENTUM) * var
+    y = (xf - mean) * jax.lax.rsqrt(var + 1e-5)
+    if self.use_scale:
+      y = y * self.param('scale', self.scale_init, (features,))
+    if self.use_bias:
+      y = y + self.param('bias', nn.initializers.zeros, (features,))
+    return y.astype(self.dtype or xf.dtype)
+
+
+def batch_norm(*, train, sync, scale_init=nn.initializers.ones, dtype=None, fixed=False,
+               name=None):
   """Batch norm with PyTorch's defaults (momentum 0.1, eps 1e-5).
 
   Args:
@@ -62,13 +118,14 @@ def batch_norm(*, train, sync, scale_init=nn.initializers.ones, dtype=None, name
       data-parallel step normalises exactly like one device holding the global batch.
     scale_init: initialiser of the scale.
     dtype: the output's dtype (None: the input's); statistics are reduced in float32.
+    fixed: hold the batch statistics fixed for differentiation (BatchNorm).
     name: optional module name.
   Returns:
-    A flax.linen.BatchNorm.
+    A BatchNorm module.
   """
-  return nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5,
-                      axis_name=DATA_AXIS if (sync and train) else None,
-                      scale_init=scale_init, dtype=dtype, name=name)
+  return BatchNorm(use_running_average=not train,
+                   axis_name=DATA_AXIS if (sync and train) else None,
+                   scale_init=scale_init, dtype=dtype, fixed_statistics=fixed, name=name)
 
 
 class ConditionalBatchNorm(nn.Module):
@@ -86,9 +143,8 @@ class ConditionalBatchNorm(nn.Module):
   @nn.compact
   def __call__(self, x, labels, train: bool = False):
     features = x.shape[-1]
-    h = nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5,
-                     use_scale=False, use_bias=False, dtype=self.dtype,
-                     axis_name=DATA_AXIS if (self.sync and train) else None)(x)
+    h = BatchNorm(use_running_average=not train, use_scale=False, use_bias=False,
+                  dtype=self.dtype, axis_name=DATA_AXIS if (self.sync and train) else None)(x)
     gamma = nn.Embed(self.num_classes, features, embedding_init=nn.initializers.ones,
                      dtype=self.dtype)(labels)
     beta = nn.Embed(self.num_classes, features, embedding_init=nn.initializers.zeros,
@@ -161,6 +217,15 @@ def global_batch(x, sync=True):
     return x
 
 
+def own_rows(x_global, n):
+  """This device's `n` rows of a global-batch array (the inverse of global_batch)."""
+  try:
+    start = jax.lax.axis_index(DATA_AXIS) * n
+  except NameError:
+    return x_global
+  return jax.lax.dynamic_slice_in_dim(x_global, start, n)
+
+
 class MinibatchDiscrimination(nn.Module):
   """Minibatch discrimination (Salimans et al. 2016): o_b(x_i) = mean_{j != i}
   exp(-||M_{i,b} - M_{j,b}||_1) with M = f T and T a learned (A, kernels, dim) tensor.
@@ -168,37 +233,68 @@ class MinibatchDiscrimination(nn.Module):
   Returns (batch, kernels) features telling the critic how close each example is to the
   others in its batch, which a collapsed generator cannot hide. The paper sums over j; the
   mean keeps the features in [0, 1] whatever the batch size (a rescaling the readout absorbs).
+  With `fixed_statistics` the other examples' M are constants for differentiation, so an
+  output's input gradient is its own example's (gradient penalties).
   """
   kernels: int = 32
   dim: int = 8
   sync: bool = True
+  fixed_statistics: bool = False
 
   @nn.compact
   def __call__(self, f):
     t = self.param('T', nn.initializers.normal(0.05), (f.shape[-1], self.kernels * self.dim))
     m = (f @ t).reshape(f.shape[0], self.kernels, self.dim)
-    others = global_batch(m, self.sync)
+    anchor = jax.lax.stop_gradient(m) if self.fixed_statistics else m
+    others = global_batch(anchor, self.sync)
     l1 = jnp.sum(jnp.abs(m[:, None] - others[None]), axis=-1)  # (batch, all, kernels)
-    # Minus exp(0) = 1, each example's similarity with itself.
-    return (jnp.sum(jnp.exp(-l1), axis=1) - 1.0) / (others.shape[0] - 1)
+    # Minus each example's similarity with itself: exp(0) = 1, written as the same
+    # expression as its term in the sum so that its gradient cancels too.
+    itself = jnp.exp(-jnp.sum(jnp.abs(m - anchor), axis=-1))
+    return (jnp.sum(jnp.exp(-l1), axis=1) - itself) / (others.shape[0] - 1)
 
 
-def minibatch_stddev(f, sync=True):
-  """The minibatch standard deviation (Karras et al. 2018): the mean over features of each
-  feature's standard deviation across the batch, one (batch, 1) column of that value."""
-  everyone = global_batch(f, sync)
-  std = jnp.mean(jnp.sqrt(jnp.var(everyone, axis=0) + 1e-8))
-  return jnp.full((f.shape[0], 1), std, f.dtype)
+def minibatch_stddev(h, *, group_size=4, sync=True, fixed_statistics=False):
+  """ProGAN's minibatch standard deviation (Karras et al. 2018): `h` with one more feature
+  map, each example's group's mean standard deviation.
+
+  The batch is split into groups of `group_size` (or the whole batch if smaller); within a
+  group each feature's (and position's) standard deviation over the group's examples is
+  taken, averaged over features and positions, and appended as a constant channel (a column
+  for (batch, features) inputs). ProGAN's reshape groups examples strided across the batch;
+  here groups are consecutive examples of the global batch, the same statistic for shuffled
+  batches, so a sharded step sees one device's groups.
+
+  Args:
+    h: activations (batch, ..., C).
+    group_size: examples per group; the global batch must divide by min(group_size, batch).
+    sync: group over the global batch (gathered from every device).
+    fixed_statistics: the group statistic is a constant for differentiation.
+  Returns:
+    (batch, ..., C + 1).
+  """
+  everyone = global_batch(full_precision(h), sync)
+  g = min(group_size, everyone.shape[0])
+  groups = everyone.reshape((everyone.shape[0] // g, g, -1))
+  std = jnp.mean(jnp.sqrt(jnp.var(groups, axis=1) + 1e-8), axis=-1)  # (groups,)
+  std = own_rows(jnp.repeat(std, g), h.shape[0]) if sync else jnp.repeat(std, g)
+  if fixed_statistics:
+    std = jax.lax.stop_gradient(std)
+  column = jnp.broadcast_to(std.reshape((-1,) + (1,) * (h.ndim - 1)).astype(h.dtype),
+                            h.shape[:-1] + (1,))
+  return jnp.concatenate([h, column], axis=-1)
 
 
 def critic_head(module, h, out, *, minibatch, kernels=32, dim=8, sync=True, sn=False,
-                train=False, readout_init=nn.initializers.normal(0.02)):
-  """The critic's last step: records its penultimate features and adds the minibatch layer.
+                train=False, fixed_statistics=False, readout_init=nn.initializers.normal(0.02)):
+  """The critic's last step: records its penultimate features and adds minibatch
+  discrimination.
 
   Sows the flattened features as 'intermediates'/'features' (feature matching and the
-  diversity diagnostic read them). With a minibatch layer, adds a learned linear readout of
-  its (batch, k) features to the critic's output, which equals a final linear layer over the
-  concatenation.
+  diversity diagnostic read them). With minibatch discrimination, adds a learned linear
+  readout of its (batch, k) features to the critic's output, which equals a final linear
+  layer over the concatenation. (The minibatch standard deviation enters earlier, before
+  the critic's last layers, as ProGAN has it: see minibatch_stddev.)
 
   Args:
     module: the calling critic (for sow).
@@ -208,6 +304,7 @@ def critic_head(module, h, out, *, minibatch, kernels=32, dim=8, sync=True, sn=F
     kernels, dim: minibatch discrimination's tensor size.
     sync: compute minibatch features over the global batch.
     sn, train: spectrally normalise the readout (training mode updates its vectors).
+    fixed_statistics: hold the other examples fixed for differentiation.
     readout_init: the readout's kernel initialiser.
   Returns:
     the critic's output (batch,), at least float32.
@@ -216,11 +313,8 @@ def critic_head(module, h, out, *, minibatch, kernels=32, dim=8, sync=True, sn=F
   f = full_precision(h.reshape(h.shape[0], -1))
   out = full_precision(out)
   module.sow('intermediates', 'features', f)
-  if minibatch == 'discrimination':
-    extra = MinibatchDiscrimination(kernels, dim, sync, name='minibatch')(f)
-  elif minibatch == 'stddev':
-    extra = minibatch_stddev(f, sync)
-  else:
+  if minibatch != 'discrimination':
     return out
+  extra = MinibatchDiscrimination(kernels, dim, sync, fixed_statistics, name='minibatch')(f)
   readout = nn.Dense(1, use_bias=False, kernel_init=readout_init)
   return out + spectral(readout, extra, enabled=sn, train=train)[:, 0]
