@@ -13,6 +13,9 @@ setup(
         'optax>=0.2.4',
         'orbax-checkpoint>=0.11',
         'tensorflow-datasets>=4.9',
+        # tfds imports it lazily when it prepares a dataset, but declares it only for
+        # Pythons before 3.9: without it every tfds config failed on a fresh install.
+        'importlib_resources>=5',
         'numpy>=1.26',
         'ml-collections>=0.1.1',
         'absl-py>=2.0',

@@ -5,6 +5,8 @@ Fields every experiment has:
   dataset: data name: ring8, grid25 (2-D mixtures), mnist5k, digits8x8 (bundled real images)
     or any TensorFlow Datasets image dataset (mnist, cifar10, celeb_a, svhn_cropped, ...).
   data_split, data_dir: the tfds split and data directory ('' for tfds's default).
+  data_download: prepare a tfds dataset that is not in data_dir yet by downloading it
+    (machines without internet: False, and prepare it elsewhere with `tfds build`).
   image_shape: (H, W, C) the models are built for; () takes it from the data. Image configs
     set it, so pointing one at data of another shape is an error, not a different network.
   model: mlp, dcgan (28/32/64 px) or resnet (SNGAN, 32 px).
@@ -97,6 +99,7 @@ def get_config():
   c.dataset = 'ring8'
   c.data_split = 'train'
   c.data_dir = ''
+  c.data_download = True
   c.image_shape = ()
   c.model = 'mlp'
   c.g_width = 64

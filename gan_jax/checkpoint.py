@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 # Fields a resumed run may change: they steer the loop, not the state or the trajectory.
 SAFE_OVERRIDES = frozenset({'num_steps', 'log_every', 'eval_every', 'checkpoint_every', 'evals',
                             'num_eval_samples', 'keep_checkpoints', 'keep_best', 'fid',
-                            'ema_standing_batches'})
+                            'ema_standing_batches', 'data_dir', 'data_download'})
 
 
 class CheckpointError(RuntimeError):

@@ -70,7 +70,7 @@ def validate(config):
   for field in ('gp_weight', 'wgan_clip', 'r1_gamma', 'g_grad_clip', 'd_grad_clip'):
     _check_number(config, field, integer=False, low=0, low_inclusive=True)
   _check_number(config, 'ema_decay', integer=False, low=0, low_inclusive=True, high=1)
-  for field in ('skip_nonfinite_updates', 'sync_batch_stats'):
+  for field in ('skip_nonfinite_updates', 'sync_batch_stats', 'data_download'):
     if not isinstance(config[field], bool):
       raise ConfigError(f'config.{field}={config[field]!r} must be True or False')
   for field in ('g_betas', 'd_betas'):

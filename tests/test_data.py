@@ -3,8 +3,9 @@ import jax
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
+from tensorflow_datasets.testing import test_utils
 
-from gan_jax import parallel
+from gan_jax import parallel, train
 from gan_jax.data import arrays, bundled
 from gan_jax.data import tfds as tfds_data
 from tests.helpers import tiny_config
@@ -92,3 +93,40 @@ def test_tfds_datasets_load_with_their_real_feature_specs_under_mock_data():
 def test_tfds_names_are_recognised_and_typos_are_not():
   assert tfds_data.exists('mnist') and tfds_data.exists('svhn_cropped')
   assert not tfds_data.exists('cifar11')
+
+
+class GanJaxTestMnist(test_utils.DummyMnist):
+  """tfds's DummyMnist, registered under a name of our own (tfds registers subclasses).
+  Its module is tfds's own, as every built-in dataset's is: tfds resolves a builder's code
+  path from it, with a module (importlib_resources) that a fresh install once lacked."""
+  __module__ = test_utils.__name__
+
+
+def test_a_tfds_dataset_is_prepared_and_loaded_the_way_a_users_run_does(tmp_path):
+  # Not mock data: tfds's real builder, download_and_prepare and reader (a fresh install
+  # once lacked a module tfds imports only there). DummyMnist generates its examples locally.
+  images, labels, num_classes = tfds_data.load('gan_jax_test_mnist', 'train', str(tmp_path))
+  assert images.shape[1:] == (28, 28, 1) and images.dtype == np.uint8 and len(images) > 0
+  assert labels.shape == (len(images),) and num_classes == 10
+  config = tiny_config(dataset='gan_jax_test_mnist', data_dir=str(tmp_path), model='dcgan',
+                       image_shape=(28, 28, 1), evals=(), g_width=4, d_width=4)
+  run = train.Run(config, mesh=parallel.make_mesh(jax.devices()[:1]))
+  assert run.dataset.sample_shape == (28, 28, 1) and run.dataset.num_classes == 10
+
+
+def test_an_unprepared_tfds_dataset_without_download_fails_at_once_saying_how_to_prepare_it(
+    tmp_path):
+  with pytest.raises(tfds_data.DataUnavailableError,
+                     match=r"'mnist' is not prepared under .*tfds build mnist"):
+    tfds_data.load('mnist', 'train', str(tmp_path), download=False)
+
+
+def test_a_module_tfds_lacks_is_named_as_the_cause(monkeypatch):
+  def missing(*args):
+    del args
+    raise ModuleNotFoundError("No module named 'importlib_resources'",
+                              name='importlib_resources')
+  monkeypatch.setattr(tfds_data, '_builder', missing)
+  with pytest.raises(tfds_data.DataUnavailableError,
+                     match="needs the module 'importlib_resources'.*pip install"):
+    tfds_data.load('cifar10', 'train')

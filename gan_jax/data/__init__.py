@@ -27,7 +27,8 @@ def load_images(config):
   if config.dataset in bundled.BUNDLED:
     return bundled.BUNDLED[config.dataset]()
   from gan_jax.data import tfds  # pylint: disable=import-outside-toplevel
-  return tfds.load(config.dataset, config.data_split, config.data_dir or None)
+  return tfds.load(config.dataset, config.data_split, config.data_dir or None,
+                   download=config.data_download)
 
 
 def build(config, mesh):
