@@ -8,8 +8,10 @@ The config fields are listed in configs/default.py. A run uses every local devic
 several hosts start one process per host with --coordinator_address, --num_processes and
 --process_id.
 """
+import difflib
 import importlib.util
 import logging
+import os
 import sys
 
 from absl import app, flags
@@ -54,10 +56,25 @@ def _unknown_field_message(argv):
     node, walked = config, 'config'
     for part in arg[len('--config.'):].split('=', 1)[0].split('.'):
       if not hasattr(node, 'keys') or part not in node.keys():
-        fields = ', '.join(sorted(node.keys())) if hasattr(node, 'keys') else 'none'
-        return f'{arg}: {walked} has no field {part!r}; its fields are: {fields}'
+        if not hasattr(node, 'keys'):
+          return f'{arg}: {walked} is a value, not a group of fields'
+        close = difflib.get_close_matches(part, list(node.keys()), n=3)
+        hint = f'did you mean {" or ".join(close)}? ' if close else ''
+        fields = ', '.join(sorted(node.keys()))
+        return f'{arg}: {walked} has no field {part!r}; {hint}its fields are: {fields}'
       node, walked = node[part], f'{walked}.{part}'
   return 'a --config.FIELD override names no field of the config'
+
+
+def _make_config_imports_work(argv):
+  """Config files import their siblings as `from configs import default`: put the folder
+  that holds configs/ on the import path, so a run works from any working directory."""
+  spec = next((a.split('=', 1)[1] for a in argv if a.startswith('--config=')), '')
+  folder = os.path.dirname(os.path.abspath(spec.partition(':')[0]))
+  if spec and os.path.basename(folder) == 'configs':
+    root = os.path.dirname(folder)
+    if root not in sys.path:
+      sys.path.insert(0, root)
 
 
 def _last_line(error):
@@ -67,7 +84,12 @@ def _last_line(error):
 
 
 def parse_flags(argv):
-  """Parses flags; a bad flag, config file or config field is a one-line error and exit 1."""
+  """Parses flags; a bad flag, config file or config field is a one-line error and exit 1.
+  --help prints the usage and exits 0 (absl's help flag exits 1)."""
+  if any(a in ('--help', '-h', '--helpshort', '-?') for a in argv[1:]):
+    print(f'{__doc__}\n{flags.FLAGS.main_module_help()}')
+    sys.exit(0)
+  _make_config_imports_work(argv)
   try:
     remaining = flags.FLAGS(argv)
     _ = _CONFIG.value.keys()  # config_flags defers config-file errors to the first access.
