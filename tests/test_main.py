@@ -49,7 +49,10 @@ BAD_INPUTS = [
     ('--config.n_critic=two', ['--config.n_critic=two', 'two']),
     ('--config=configs/quickstart.py:huge', ["'huge'", 'smoke']),
     ('--config=configs/missing.py', ['--config', 'missing.py']),
-    ('--config.best_metric=fid', ['config.best_metric', "'fid'", 'hq_fraction']),
+    ('--config.best_metric=fid', ['config.best_metric', "'fid'", 'hq_fraction',
+                                  "--config.best_metric=''"]),
+    ('--config.num_step=3', ["no field 'num_step'", 'did you mean num_steps']),
+    ('--config.d_norm=batch', ["model='mlp'", 'no normalisation', "must be 'none'"]),
 ]
 
 
@@ -71,3 +74,23 @@ def test_workdir_is_required(tmp_path):
                         text=True, timeout=120, env=run_env())
   assert proc.returncode != 0
   assert 'workdir' in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_help_prints_the_usage_and_exits_zero():
+  proc = subprocess.run([sys.executable, '-m', 'gan_jax.main', '--help'], cwd=ROOT,
+                        capture_output=True, text=True, timeout=120, env=run_env())
+  assert proc.returncode == 0, proc.stderr
+  assert 'Launches one experiment' in proc.stdout and '--workdir' in proc.stdout
+
+
+def test_a_run_starts_from_any_working_directory(tmp_path):
+  # Config files import `configs.default`: that must not depend on the caller's directory.
+  elsewhere = tmp_path / 'elsewhere'
+  elsewhere.mkdir()
+  proc = subprocess.run(
+      [sys.executable, '-m', 'gan_jax.main', f'--workdir={tmp_path / "run"}',
+       f'--config={os.path.join(ROOT, "configs", "quickstart.py")}:smoke',
+       '--config.num_steps=2', '--config.eval_every=2'],
+      cwd=elsewhere, capture_output=True, text=True, timeout=300, env=run_env())
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  assert 'summary: steps=2' in proc.stdout
