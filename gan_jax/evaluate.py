@@ -3,7 +3,8 @@
 Each evaluator lists the names of its metrics in METRICS and has
 `run(state) -> (metrics, artifacts)`: `metrics` a dict of scalars for
 metrics.jsonl and TensorBoard, `artifacts` a dict of host arrays the loop turns into PNGs:
-'scatter' (2-D samples, drawn over 'centers') or 'grid' (images in [-1, 1], 'grid_cols' wide).
+'scatter' (2-D samples, drawn over 'centers') or 'grid' (images in [-1, 1], 'grid_cols' wide,
+with 'grid_row_labels' for conditional models).
 """
 import functools
 import logging
@@ -12,6 +13,7 @@ import os
 from flax import traverse_util
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
 from jax.sharding import PartitionSpec as P
 
@@ -93,6 +95,26 @@ def make_evaluation_view(config, g_model, mesh):
   return view
 
 
+def slerp(z0, z1, t):
+  """Spherical linear interpolation between latents, linear where they are (anti)parallel.
+
+  Args:
+    z0, z1: (..., D) endpoint latents.
+    t: (T,) weights; 0 gives z0 and 1 gives z1 exactly.
+  Returns:
+    (..., T, D): sin((1 - t) w) / sin(w) z0 + sin(t w) / sin(w) z1, w the angle between them.
+  """
+  z0, z1, t = np.asarray(z0, np.float64), np.asarray(z1, np.float64), np.asarray(t, np.float64)
+  cos = np.sum(z0 * z1, -1) / (np.linalg.norm(z0, axis=-1) * np.linalg.norm(z1, axis=-1))
+  omega = np.arccos(np.clip(cos, -1.0, 1.0))[..., None, None]
+  sin = np.sin(omega)
+  t = t[:, None]
+  safe = np.where(sin < 1e-6, 1.0, sin)  # Avoids 0/0 where the linear weights are used.
+  w0 = np.where(sin < 1e-6, 1.0 - t, np.sin((1.0 - t) * omega) / safe)
+  w1 = np.where(sin < 1e-6, t, np.sin(t * omega) / safe)
+  return w0 * z0[..., None, :] + w1 * z1[..., None, :]
+
+
 def make_sampler(g_model, mesh, z, labels=None):
   """A compiled function state -> host samples of the generator for fixed `z` (and labels).
 
@@ -149,10 +171,13 @@ class GridEvaluator:
                           (rows * self.COLS, config.z_dim))
     labels = (jnp.repeat(jnp.arange(rows), self.COLS) if config.num_classes else None)
     self._sample = make_sampler(g_model, mesh, z, labels)
+    self._row_labels = [f'class {k}' for k in range(rows)] if config.num_classes else None
 
   def run(self, state):
-    """Returns ({}, {'grid': images in [-1, 1], 'grid_cols': 8})."""
-    return {}, {'grid': self._sample(state), 'grid_cols': self.COLS}
+    """Returns ({}, {'grid': images in [-1, 1], 'grid_cols': 8, 'grid_row_labels': the
+    class of each row, or None})."""
+    return {}, {'grid': self._sample(state), 'grid_cols': self.COLS,
+                'grid_row_labels': self._row_labels}
 
 
 class InceptionEvaluator:

@@ -3,8 +3,12 @@
   python scripts/sample.py --workdir=runs/quickstart --num=2500 --out=runs/quickstart/draw
   python scripts/sample.py --workdir=runs/cgan --num=80 --label=3 --out=runs/cgan/threes
 
+  python scripts/sample.py --workdir=runs/cgan --interpolate=8 --out=runs/cgan/walk
+
 Writes OUT.npz (`images`: uint8 NHWC for image models, `samples`: float for 2-D data, plus
-`labels` for conditional models) and OUT.png (a grid, or a scatter over the true modes).
+`labels` for conditional models) and OUT.png (a grid, one class per row for conditional
+models, or a scatter over the true modes). With --interpolate, image models also get
+OUT_interp.png and, when conditional, OUT_classes.png (see the flag's help).
 """
 import json
 import os
@@ -25,6 +29,15 @@ _LABEL = flags.DEFINE_integer('label', None, 'Conditional models: the class to s
                               '(default: classes in turn).')
 _SEED = flags.DEFINE_integer('seed', 0, 'Seed of the latents.')
 _OUT = flags.DEFINE_string('out', None, 'Output path without extension.')
+_INTERPOLATE = flags.DEFINE_integer(
+    'interpolate', None, 'Image models: also write OUT_interp.png, this many steps (>= 2) of '
+    'spherical interpolation (slerp) between 8 random latent pairs, a pair per row; '
+    'conditional rows keep one class (row r: class r, or --label). Conditional models also '
+    'get OUT_classes.png: 8 fixed latents, a row each, drawn as each of the first 10 classes '
+    'in turn (columns). The models take integer labels, so nothing lies between two '
+    'classes: the class picture holds z fixed and switches the class.')
+_PAIRS = 8  # Rows of the interpolation and class pictures.
+_CLASS_COLUMNS = 10
 flags.mark_flags_as_required(['workdir', 'out'])
 
 
@@ -45,7 +58,12 @@ def main(argv):
   if _LABEL.value is not None and not 0 <= _LABEL.value < max(config.num_classes, 1):
     sys.exit(f'error: --label={_LABEL.value} must be in [0, {config.num_classes}) for this '
              'run' if config.num_classes else 'error: --label needs a conditional model')
+  if _INTERPOLATE.value is not None and _INTERPOLATE.value < 2:
+    sys.exit(f'error: --interpolate={_INTERPOLATE.value} must be at least 2 (the endpoints)')
   run = train.Run(config)
+  if _INTERPOLATE.value is not None and len(run.dataset.sample_shape) != 3:
+    sys.exit(f'error: --interpolate needs an image model; dataset {config.dataset!r} has '
+             f'samples of shape {tuple(run.dataset.sample_shape)}')
   ckpt = checkpoint.Checkpointer(_WORKDIR.value, config)
   if ckpt.latest_step() is None:
     sys.exit(f'error: no checkpoint in {ckpt.directory}')
@@ -60,18 +78,59 @@ def main(argv):
               else np.arange(_NUM.value) % config.num_classes)
   out = evaluate.make_sampler(run.g_model, run.mesh, z, labels)(state)
   os.makedirs(os.path.dirname(os.path.abspath(_OUT.value)), exist_ok=True)
+  step = int(parallel.fetch(state.step))
   arrays = {} if labels is None else {'labels': labels}
+  written = [_OUT.value + '.npz', _OUT.value + '.png']
   if out.ndim == 4:
     arrays['images'] = np.clip(np.round((out + 1.0) * 127.5), 0, 255).astype(np.uint8)
-    writers.save_grid(_OUT.value + '.png', out, 8 if labels is None else config.num_classes)
+    _draw_samples(written[1], out, config.num_classes, step)
+    if _INTERPOLATE.value:
+      written += _draw_latent_walks(run, state, config, step)
   else:
     arrays['samples'] = out
-    writers.plot_samples(_OUT.value + '.png', out, run.dataset.mixture.centers,
-                         f'{_NUM.value} samples, step {int(parallel.fetch(state.step))}')
-  np.savez(_OUT.value + '.npz', **arrays)
-  print(f'wrote {_OUT.value}.npz and {_OUT.value}.png from step '
-        f'{int(parallel.fetch(state.step))}')
+    writers.plot_samples(written[1], out, run.dataset.mixture.centers,
+                         f'{_NUM.value} samples, step {step}')
+  np.savez(written[0], **arrays)
+  print(f'wrote {", ".join(written)} from step {step}')
 
+
+def _draw_samples(path, images, num_classes, step):
+  """The grid of OUT.png: 8 wide, or one class per column when classes cycle."""
+  if not num_classes or _LABEL.value is not None:
+    of_class = '' if _LABEL.value is None else f' of class {_LABEL.value}'
+    writers.save_grid(path, images, 8, title=f'{len(images)} samples{of_class}, step {step}')
+    return
+  cols = min(num_classes, len(images))  # Sample i has class i % num_classes: its column.
+  writers.save_grid(path, images, cols, title=f'{len(images)} samples, step {step}',
+                    col_labels=[f'class {k}' for k in range(cols)])
+
+
+def _draw_latent_walks(run, state, config, step):
+  """Writes OUT_interp.png and, for conditional models, OUT_classes.png; returns the paths."""
+  key = jax.random.fold_in(jax.random.PRNGKey(_SEED.value), 0x1A7E)  # Not OUT.png's latents.
+  z0, z1, z_fixed = np.asarray(jax.random.normal(key, (3, _PAIRS, config.z_dim)))
+  t = np.linspace(0.0, 1.0, _INTERPOLATE.value)
+  z = evaluate.slerp(z0, z1, t).reshape(-1, config.z_dim).astype(np.float32)
+  row_classes = (None if not config.num_classes else
+                 np.full(_PAIRS, _LABEL.value) if _LABEL.value is not None
+                 else np.arange(_PAIRS) % config.num_classes)
+  labels = None if row_classes is None else np.repeat(row_classes, len(t))
+  path = _OUT.value + '_interp.png'
+  writers.save_grid(path, evaluate.make_sampler(run.g_model, run.mesh, z, labels)(state),
+                    len(t), title=f'slerp between latent pairs (rows), step {step}',
+                    row_labels=None if row_classes is None
+                    else [f'class {k}' for k in row_classes],
+                    col_labels=[f't={v:.2f}' for v in t])
+  if not config.num_classes:
+    return [path]
+  classes = min(config.num_classes, _CLASS_COLUMNS)
+  z = np.repeat(z_fixed, classes, axis=0)
+  labels = np.tile(np.arange(classes), _PAIRS)
+  class_path = _OUT.value + '_classes.png'
+  writers.save_grid(class_path, evaluate.make_sampler(run.g_model, run.mesh, z, labels)(state),
+                    classes, title=f'one latent per row, the class switched, step {step}',
+                    col_labels=[f'class {k}' for k in range(classes)])
+  return [path, class_path]
 
 if __name__ == '__main__':
   app.run(main)

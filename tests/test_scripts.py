@@ -3,9 +3,10 @@ import os
 import subprocess
 import sys
 
+import matplotlib.pyplot as plt
 import numpy as np
 
-from gan_jax import train
+from gan_jax import evaluate, train
 from tests.conftest import ROOT, run_env
 from tests.helpers import tiny_config
 
@@ -34,3 +35,49 @@ def test_a_directory_without_a_run_is_a_one_line_error(tmp_path):
   proc = _sample(f'--workdir={tmp_path}', f'--out={tmp_path / "x"}')
   assert proc.returncode != 0 and 'config.json' in proc.stderr
   assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_slerp_starts_and_ends_at_the_endpoint_latents_and_follows_the_great_circle():
+  rng = np.random.default_rng(0)
+  z0, z1 = rng.normal(size=(2, 3, 5))
+  t = np.linspace(0.0, 1.0, 7)
+  path = evaluate.slerp(z0, z1, t)
+  assert path.shape == (3, 7, 5)
+  np.testing.assert_array_equal(path[:, 0], z0)  # So the first and last columns are the
+  np.testing.assert_array_equal(path[:, -1], z1)  # endpoint latents' own samples.
+  omega = np.arccos(np.sum(z0 * z1, -1) / (np.linalg.norm(z0, axis=-1)
+                                           * np.linalg.norm(z1, axis=-1)))
+  for i, ti in enumerate(t):
+    expected = (np.sin((1 - ti) * omega)[:, None] * z0 + np.sin(ti * omega)[:, None] * z1
+                ) / np.sin(omega)[:, None]
+    np.testing.assert_allclose(path[:, i], expected, rtol=1e-12, atol=1e-12)
+  e0, e1 = np.eye(2)
+  np.testing.assert_allclose(evaluate.slerp(e0, e1, [1 / 3])[0],
+                             [np.cos(np.pi / 6), np.sin(np.pi / 6)], atol=1e-15)
+  np.testing.assert_allclose(evaluate.slerp(e0, 2 * e0, [0.25])[0], [1.25, 0.0])  # Parallel.
+
+
+def test_interpolation_needs_an_image_model_and_two_steps(tmp_path):
+  workdir = str(tmp_path / 'run')
+  train.train_and_evaluate(tiny_config(), workdir)
+  for flag, message in (('--interpolate=1', 'must be at least 2'),
+                        ('--interpolate=4', 'needs an image model')):
+    proc = _sample(f'--workdir={workdir}', flag, f'--out={tmp_path / "x"}')
+    assert proc.returncode != 0 and message in proc.stderr, proc.stderr[-2000:]
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_a_conditional_image_run_gets_class_columns_interpolations_and_a_class_sweep(tmp_path):
+  workdir = str(tmp_path / 'run')
+  train.train_and_evaluate(tiny_config(dataset='mnist5k', model='dcgan', image_shape=(28, 28, 1),
+                                       num_classes=10, evals=(), g_width=4, d_width=4,
+                                       num_steps=2, eval_every=2, checkpoint_every=2), workdir)
+  out = str(tmp_path / 'walk')
+  proc = _sample(f'--workdir={workdir}', '--num=20', '--interpolate=3', f'--out={out}')
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  np.testing.assert_array_equal(np.load(out + '.npz')['labels'], np.arange(20) % 10)
+  cell = 3 * 28 + 1  # Digits are upscaled 3x.
+  for suffix, rows, cols in (('', 2, 10), ('_interp', 8, 3), ('_classes', 8, 10)):
+    height, width, _ = plt.imread(f'{out}{suffix}.png').shape
+    assert height > rows * cell + 1 and width >= cols * cell + 1, suffix
+    assert height < rows * cell + 60, suffix  # Only a title and column labels above.
