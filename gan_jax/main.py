@@ -11,6 +11,7 @@ several hosts start one process per host with --coordinator_address, --num_proce
 import difflib
 import importlib.util
 import logging
+import math
 import os
 import sys
 
@@ -121,8 +122,16 @@ def main(argv):
     sys.exit(f'error: {e}')
   if jax.process_index() != 0:
     return
-  print('summary: ' + '  '.join(f'{k}={v:.4g}' if isinstance(v, float) else f'{k}={v}'
-                                for k, v in summary.items()), flush=True)
+  print('summary: ' + '  '.join(f'{k}={_summary_value(v)}' for k, v in summary.items()),
+        flush=True)
+
+
+def _summary_value(value):
+  """A summary value for the console: 4 significant digits; an undefined metric (NaN, e.g.
+  mode_kl with no high-quality sample) as 'n/a'."""
+  if isinstance(value, float):
+    return 'n/a' if math.isnan(value) else f'{value:.4g}'
+  return value
 
 
 if __name__ == '__main__':

@@ -9,8 +9,8 @@ import time
 import jax
 import numpy as np
 
-from gan_jax import checkpoint, data, diagnostics, evaluate, models, optim, parallel, steps
-from gan_jax import validation
+from gan_jax import checkpoint, data, diagnostics, evaluate, models, optim, parallel, progress
+from gan_jax import steps, validation
 from gan_jax import state as state_lib
 from gan_jax import writers
 
@@ -117,10 +117,12 @@ def _evaluate(run, step, writer):
       title = f'step {step}: ' + ', '.join(f'{k} {v:.3g}' for k, v in values.items())
       writers.plot_samples(path, artifacts['scatter'], artifacts['centers'], title)
     elif 'grid' in artifacts:
-      writers.save_grid(path, artifacts['grid'], artifacts['grid_cols'])
+      writers.save_grid(path, artifacts['grid'], artifacts['grid_cols'],
+                        title=f'samples, step {step}',
+                        row_labels=artifacts.get('grid_row_labels'))
     else:
       continue
-    writer.write_image(step, f'{name}/samples', path)
+    writer.write_image(step, name, path)
   if writer:
     writer.write(step, metrics, 'eval')
   log.info('eval step %d: %s', step, _format(metrics))
@@ -148,10 +150,19 @@ def train_and_evaluate(config, workdir):
   ckpt = checkpoint.Checkpointer(workdir, config)
   run.state = ckpt.restore(run.state)
   first_step = int(parallel.fetch(run.state.step))
+  previous = _read_summary(workdir)
+  if first_step >= config.num_steps and previous.get('steps') == first_step:
+    ckpt.close()
+    log.info('the run in %s is finished (step %d of num_steps=%d): nothing to do; a larger '
+             '--config.num_steps extends it, a new --workdir starts another', workdir,
+             first_step, config.num_steps)
+    return previous
+  # Wall time of the earlier segments of a resumed run (those that wrote a summary).
+  earlier_seconds = previous.get('seconds', 0.0) if previous.get('steps', 0) <= first_step else 0.0
   writer = diag = None
   if jax.process_index() == 0:
     writer = writers.MetricWriter(workdir, resume_step=first_step)
-    diag = diagnostics.Diagnostics(config.diagnostics)
+    diag = diagnostics.Diagnostics(config)
     diag.replay(writers.read_metrics(workdir))  # Resumed: warn as an unbroken run would.
     with open(os.path.join(workdir, 'config.json'), 'w', encoding='utf-8') as f:
       f.write(config.to_json_best_effort(indent=2, sort_keys=True) + '\n')
@@ -161,13 +172,13 @@ def train_and_evaluate(config, workdir):
   stop = StopRequest()
   try:
     summary = _loop(run, config, ckpt, writer, diag, stop, first_step)
-    if config.best_metric:
+    if config.best_metric and ckpt.best_step() is not None:
       summary['best_step'] = ckpt.best_step()
   finally:
     stop.restore()
     ckpt.close()
   summary = {'steps': int(parallel.fetch(run.state.step)),
-             'seconds': round(time.time() - start, 2), **summary}
+             'seconds': round(earlier_seconds + time.time() - start, 2), **summary}
   if writer:
     records = writers.read_metrics(workdir)
     writers.plot_curves(os.path.join(workdir, 'curves.png'), records)
@@ -182,6 +193,15 @@ def train_and_evaluate(config, workdir):
       json.dump(summary, f, indent=2)
     writer.close()
   return summary
+
+
+def _read_summary(workdir):
+  """The summary.json an earlier segment of the run in `workdir` wrote, or {}."""
+  try:
+    with open(os.path.join(workdir, 'summary.json'), encoding='utf-8') as f:
+      return json.load(f)
+  except (OSError, ValueError):
+    return {}
 
 
 def _warn(diag, writer, step, record):
@@ -206,7 +226,11 @@ def _loop(run, config, ckpt, writer, diag, stop, first_step):
       last_log_step, last_log_time = step, now
       if writer:
         writer.write(step, measurements, 'train')
-      log.info('step %d/%d  %s', step, config.num_steps, _format(measurements, _CONSOLE))
+      log.info('step %d/%d (%.0f%%, ETA %s)  %s', step, config.num_steps,
+               100.0 * step / config.num_steps,
+               progress.format_seconds((config.num_steps - step)
+                                       / measurements['steps_per_sec']),
+               _format(measurements, _CONSOLE))
       _warn(diag, writer, step, {'event': 'train', **measurements})
     pause = time.time()
     if step % config.eval_every == 0 or final:

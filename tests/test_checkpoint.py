@@ -112,10 +112,23 @@ def test_sigterm_checkpoints_the_current_step_and_exits_cleanly(reference, tmp_p
 def test_rerunning_a_finished_run_changes_nothing(tmp_path):
   config = tiny_config()
   workdir = str(tmp_path)
-  train.train_and_evaluate(config, workdir)
+  first = train.train_and_evaluate(config, workdir)
   before = _records(workdir)
+  files = sorted(os.listdir(workdir))
   summary = train.train_and_evaluate(config, workdir)
-  assert summary['steps'] == config.num_steps and _records(workdir) == before
+  assert summary == first and _records(workdir) == before
+  assert sorted(os.listdir(workdir)) == files  # No new TensorBoard events file either.
+  with open(os.path.join(workdir, 'summary.json'), encoding='utf-8') as f:
+    assert json.load(f) == first
+
+
+def test_a_resumed_run_reports_the_wall_time_of_all_its_segments(tmp_path):
+  workdir = str(tmp_path)
+  first = train.train_and_evaluate(tiny_config(num_steps=4), workdir)
+  start = time.time()
+  second = train.train_and_evaluate(tiny_config(num_steps=8), workdir)
+  assert second['steps'] == 8
+  assert first['seconds'] < second['seconds'] <= first['seconds'] + time.time() - start
 
 
 def test_more_steps_is_a_safe_override_that_continues_the_run(tmp_path):

@@ -78,6 +78,13 @@ def test_frechet_distance_near_zero_for_nearly_identical_distributions():
       0.0, abs=1e-9)
 
 
+def test_frechet_distance_of_a_sample_with_itself_is_zero_not_a_rounding_negative():
+  # Rank-deficient float32 covariances (300 samples, 512 dims): the formula gives -2.5e-4.
+  f = np.random.default_rng(0).normal(size=(300, 512)).astype(np.float32) * 5
+  mu, sigma = f.mean(0), np.cov(f, rowvar=False).astype(np.float32)
+  assert fid.frechet_distance(mu, sigma, mu, sigma) == 0.0
+
+
 def reference_kid(real, fake, real_idx, fake_idx):
   """StyleGAN2-ADA's compute_kid loop, float64, with the given subsets."""
   n = real.shape[1]

@@ -96,7 +96,9 @@ def frechet_distance(mu1, sigma1, mu2, sigma2):
     the distance as a Python float.
   """
   with jax.enable_x64(True):
-    return float(_frechet(*local_float64(mu1, sigma1, mu2, sigma2)))
+    # A distance is never negative; for two samples of one distribution the rounding of
+    # float32 covariances can leave about -1e-4, which reads as a bug.
+    return max(float(_frechet(*local_float64(mu1, sigma1, mu2, sigma2))), 0.0)
 
 
 def on_first_device(*arrays, dtype=None):
