@@ -1,8 +1,17 @@
-"""Test set-up: 8 emulated CPU devices in the test process, a compilation cache, and the
-repository root importable so tests can load configs/ and tests/helpers."""
+"""Test set-up: 8 emulated CPU devices in the test process, a compilation cache, the
+repository root importable so tests can load configs/ and tests/helpers, and one temporary
+folder for the session that is removed when it ends."""
 import os
+import shutil
 import sys
 import tempfile
+
+# Everything the tests, their subprocesses and the libraries they call put in the temporary
+# directory (tfds leaves empty folders there) goes to one folder, removed after the session.
+# pytest's own tmp_path folders stay under the system's temporary directory, for debugging.
+os.environ.setdefault('PYTEST_DEBUG_TEMPROOT', tempfile.gettempdir())
+_SESSION_TMP = tempfile.mkdtemp(prefix='gan_jax_tests_')
+os.environ['TMPDIR'] = tempfile.tempdir = _SESSION_TMP
 
 _DEVICES_FLAG = '--xla_force_host_platform_device_count'
 _OTHER_XLA_FLAGS = ' '.join(f for f in os.environ.get('XLA_FLAGS', '').split()
@@ -11,7 +20,7 @@ _OTHER_XLA_FLAGS = ' '.join(f for f in os.environ.get('XLA_FLAGS', '').split()
 os.environ['XLA_FLAGS'] = f'{_OTHER_XLA_FLAGS} {_DEVICES_FLAG}=8'.strip()
 # One persistent compilation cache for this session and its subprocesses, which compile the
 # same small programs again and again (about a third of the suite's time on 2 cores).
-os.environ.setdefault('JAX_COMPILATION_CACHE_DIR', tempfile.mkdtemp(prefix='gan_jax_jit_'))
+os.environ.setdefault('JAX_COMPILATION_CACHE_DIR', os.path.join(_SESSION_TMP, 'jit_cache'))
 os.environ.setdefault('JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS', '0')
 
 
@@ -27,3 +36,8 @@ def run_env(devices=1):
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
   sys.path.insert(0, ROOT)
+
+
+def pytest_sessionfinish(session, exitstatus):
+  del session, exitstatus
+  shutil.rmtree(_SESSION_TMP, ignore_errors=True)
