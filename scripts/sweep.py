@@ -82,7 +82,12 @@ def main(argv):
       runs.finished(name, seed, summaries[-1]['seconds'])
     cells = []
     for metric in _METRICS.value:
-      values = np.array([float(s.get(metric, np.nan)) for s in summaries])
+      missing = [seed for seed, s in zip(_SEEDS.value, summaries) if metric not in s]
+      if missing:
+        offered = sorted(k for k, v in summaries[0].items() if isinstance(v, (int, float)))
+        sys.exit(f'error: --metrics names {metric!r}, which the {name} run of seed '
+                 f'{missing[0]} did not report; its summary has: {", ".join(offered)}')
+      values = np.array([float(s[metric]) for s in summaries])
       cells.append(f'{values.mean():.3g} ± {values.std():.2g} '
                    f'({", ".join(f"{v:.3g}" for v in values)})')
     seconds = np.mean([s['seconds'] for s in summaries])

@@ -81,3 +81,15 @@ def test_a_conditional_image_run_gets_class_columns_interpolations_and_a_class_s
     height, width, _ = plt.imread(f'{out}{suffix}.png').shape
     assert height > rows * cell + 1 and width >= cols * cell + 1, suffix
     assert height < rows * cell + 60, suffix  # Only a title and column labels above.
+
+
+def test_sweep_reports_progress_and_refuses_a_metric_its_runs_do_not_report(tmp_path):
+  cmd = [sys.executable, 'scripts/sweep.py', '--config=configs/quickstart.py:smoke',
+         f'--workdir={tmp_path}', '--base=num_steps=4,eval_every=4,log_every=2',
+         '--variant=plain:', '--seeds=0', '--metrics=modes,fid']
+  proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300,
+                        env=run_env())
+  lines = [line for line in proc.stderr.splitlines() if line.startswith('error:')]
+  assert proc.returncode != 0 and len(lines) == 1, proc.stderr[-2000:]
+  assert "'fid'" in lines[0] and 'modes' in lines[0] and 'nan' not in proc.stdout
+  assert '[1/1] plain seed 0' in proc.stderr and 'ETA' in proc.stderr
