@@ -104,23 +104,37 @@ class Checkpointer:
     """The step of the newest complete checkpoint, or None."""
     return self._manager.latest_step()
 
-  def restore(self, state):
-    """Restores the newest checkpoint into the structure and placement of `state`.
+  def saved_steps(self):
+    """The steps of the complete checkpoints: latest-N and best-N together, sorted."""
+    best = self._best.all_steps() if self._best else []
+    return sorted(set(self._manager.all_steps()) | set(best))
+
+  def restore(self, state, step=None):
+    """Restores a checkpoint into the structure and placement of `state`.
 
     Args:
       state: a freshly initialised state; gives the tree structure, shapes and shardings.
+      step: the step to restore, from the latest-N or the best-N checkpoints; None for the
+        newest of the latest-N.
     Returns:
-      The restored state, or `state` itself when there is no checkpoint.
+      The restored state, or `state` itself when there is no checkpoint (and no step asked).
     Raises:
-      CheckpointError: the checkpoint's config differs in fields that are not safe to change,
-        or its files cannot be read.
+      CheckpointError: no checkpoint of `step`, the checkpoint's config differs in fields
+        that are not safe to change, or its files cannot be read.
     """
-    step = self.latest_step()
+    manager, directory = self._manager, self.directory
     if step is None:
-      return state
-    where = os.path.join(self.directory, str(step))
+      step = self.latest_step()
+      if step is None:
+        return state
+    elif step not in manager.all_steps():
+      if not self._best or step not in self._best.all_steps():
+        raise CheckpointError(f'no checkpoint of step {step} in {os.path.dirname(directory)}; '
+                              f'saved steps: {self.saved_steps() or "none"}')
+      manager, directory = self._best, self._best.directory
+    where = os.path.join(directory, str(step))
     try:
-      saved_config = self._manager.restore(
+      saved_config = manager.restore(
           step, args=ocp.args.Composite(config=ocp.args.JsonRestore())).config
     except Exception as e:  # pylint: disable=broad-except
       raise CheckpointError(f'cannot read the config of checkpoint {where}: '
@@ -139,7 +153,7 @@ class Checkpointer:
                             f'{", ".join(sorted(SAFE_OVERRIDES))}')
     abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, state)
     try:
-      restored = self._manager.restore(
+      restored = manager.restore(
           step, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract))).state
     except Exception as e:  # pylint: disable=broad-except
       raise CheckpointError(f'checkpoint {where} is unreadable ({type(e).__name__}); move '

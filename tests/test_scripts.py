@@ -1,10 +1,12 @@
 """scripts/sample.py draws from a run's latest checkpoint and refuses what it cannot use."""
+import json
 import os
 import subprocess
 import sys
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pytest
 
 from gan_jax import evaluate, train
 from tests.conftest import ROOT, run_env
@@ -93,3 +95,55 @@ def test_sweep_reports_progress_and_refuses_a_metric_its_runs_do_not_report(tmp_
   assert proc.returncode != 0 and len(lines) == 1, proc.stderr[-2000:]
   assert "'fid'" in lines[0] and 'modes' in lines[0] and 'nan' not in proc.stdout
   assert '[1/1] plain seed 0' in proc.stderr and 'ETA' in proc.stderr
+
+
+def test_evaluate_reproduces_the_runs_own_evaluation_of_a_checkpoint(tmp_path):
+  workdir = tmp_path / 'run'
+  proc = subprocess.run([sys.executable, '-m', 'gan_jax.main', f'--workdir={workdir}',
+                         '--config=configs/dcgan_mnist5k.py:smoke',
+                         "--config.evals=('fid', 'kid')"],
+                        cwd=ROOT, capture_output=True, text=True, timeout=600, env=run_env())
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  logged = [json.loads(line) for line in open(workdir / 'metrics.jsonl')
+            if '"eval"' in line][-1]
+  config = json.loads((workdir / 'config.json').read_text())
+  num = config['fid']['num_samples']
+  evaluate_cmd = [sys.executable, 'scripts/evaluate.py', f'--workdir={workdir}',
+                  '--evals=fid,kid', f'--num_samples={num}', '--step=latest']
+  proc = subprocess.run(evaluate_cmd, cwd=ROOT, capture_output=True, text=True, timeout=600,
+                        env=run_env())
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  assert '| fid |' in proc.stdout and '| kid |' in proc.stdout
+  out = json.loads((workdir / f'eval_{logged["step"]}_{num}.json').read_text())
+  assert out['step'] == logged['step'] and out['num_samples'] == num
+  np.testing.assert_allclose([out['fid'], out['kid']], [logged['fid'], logged['kid']],
+                             rtol=1e-5)
+  again = subprocess.run(evaluate_cmd, cwd=ROOT, capture_output=True, text=True,
+                         timeout=600, env=run_env())
+  assert again.returncode != 0 and 'exists' in again.stderr  # Never overwrites.
+
+
+@pytest.fixture(scope='module')
+def smoke_run(tmp_path_factory):
+  workdir = tmp_path_factory.mktemp('smoke') / 'run'
+  subprocess.run([sys.executable, '-m', 'gan_jax.main', f'--workdir={workdir}',
+                  '--config=configs/quickstart.py:smoke'], cwd=ROOT, capture_output=True,
+                 timeout=300, env=run_env(), check=True)
+  return workdir
+
+
+@pytest.mark.parametrize('args,expected', [
+    (['--evals=fid,bleu'], ['--evals=fid,bleu', 'choose from']),
+    (['--step=soon'], ["--step='soon'", 'latest']),
+    (['--step=99'], ['no checkpoint of step 99', 'saved steps']),
+    (['--num_samples=0'], ['--num_samples=0', 'positive']),
+])
+def test_evaluate_refuses_bad_input_in_one_line(smoke_run, args, expected):
+  workdir = smoke_run
+  proc = subprocess.run([sys.executable, 'scripts/evaluate.py', f'--workdir={workdir}',
+                         '--evals=modes', *args], cwd=ROOT, capture_output=True, text=True,
+                        timeout=300, env=run_env())
+  lines = [line for line in proc.stderr.splitlines() if line.startswith('error:')]
+  assert proc.returncode != 0 and len(lines) == 1, proc.stderr[-2000:]
+  for part in expected:
+    assert part in lines[0]

@@ -1,0 +1,115 @@
+"""Evaluates a trained run's checkpoint: FID, KID, precision/recall, Inception Score, modes.
+
+  python scripts/evaluate.py --workdir=runs/mnist --evals=fid,kid,pr,is --num_samples=10000
+  python scripts/evaluate.py --workdir=runs/mnist --step=best --evals=fid
+  python scripts/evaluate.py --workdir=runs/quickstart --evals=modes --step=20000
+
+Uses the run's own evaluators (the same on-device pipeline, reference statistics and fixed
+latents as training-time evaluations, so `--num_samples` equal to the run's reproduces its
+logged figures), with the weights evaluation uses (EMA, with their standing batch-norm
+statistics). Prints a table and writes it as JSON to --out (default
+WORKDIR/eval_STEP_NUM.json; an existing file is never overwritten).
+"""
+import json
+import os
+import sys
+
+from absl import app, flags
+from absl import logging as absl_logging
+import ml_collections
+
+from gan_jax import checkpoint, evaluate, train
+from gan_jax.data.tfds import DataUnavailableError
+from gan_jax.metrics import inception_weights, stats_files
+from gan_jax.validation import ConfigError
+
+_WORKDIR = flags.DEFINE_string('workdir', None, 'A run directory with config.json and '
+                               'checkpoints/.')
+_EVALS = flags.DEFINE_list('evals', ['fid'], 'Evaluators: fid, kid, pr, is (image runs), '
+                           'modes (2-D mixtures).')
+_NUM = flags.DEFINE_integer('num_samples', 10_000, 'Generated samples per evaluation.')
+_STEP = flags.DEFINE_string('step', 'latest', "'latest', 'best' (by the run's best_metric) "
+                            'or a saved step number.')
+_OUT = flags.DEFINE_string('out', None, 'JSON output path (default: in the workdir).')
+flags.mark_flags_as_required(['workdir'])
+
+EVALS = tuple(n for n in evaluate.NAMES if n != 'grid')
+
+
+def _config(workdir):
+  """(the run's config.json with this script's evaluators and sample count, the run's own
+  best_metric)."""
+  path = os.path.join(workdir, 'config.json')
+  if not os.path.exists(path):
+    sys.exit(f'error: {path} does not exist: --workdir must be a run directory')
+  with open(path, encoding='utf-8') as f:
+    config = ml_collections.ConfigDict(json.load(f))
+  bad = [n for n in _EVALS.value if n not in EVALS]
+  if bad or not _EVALS.value:
+    sys.exit(f'error: --evals={",".join(_EVALS.value)}: choose from {", ".join(EVALS)}')
+  if _NUM.value <= 0:
+    sys.exit(f'error: --num_samples={_NUM.value} must be positive')
+  best_metric = config.best_metric
+  config.evals = tuple(_EVALS.value)
+  config.best_metric = ''  # The run's best_metric may be an evaluator not asked for here.
+  config.fid.num_samples = config.num_eval_samples = _NUM.value
+  return config, best_metric
+
+
+def _step(ckpt, best_metric):
+  """The checkpoint step --step names."""
+  text = _STEP.value
+  if text == 'latest':
+    step = ckpt.latest_step()
+  elif text == 'best':
+    if not best_metric:
+      sys.exit("error: --step=best needs a run trained with a best_metric; use --step=latest "
+               'or a step number')
+    step = ckpt.best_step()
+  elif text.isdigit():
+    step = int(text)
+  else:
+    sys.exit(f"error: --step={text!r}: use 'latest', 'best' or a step number")
+  if step is None:
+    sys.exit(f'error: no checkpoint in {ckpt.directory}')
+  return step
+
+
+def _table(metrics):
+  rows = '\n'.join(f'| {k} | {v:.6g} |' for k, v in metrics.items())
+  return f'| metric | value |\n|---|---|\n{rows}'
+
+
+def main(argv):
+  del argv
+  absl_logging.set_verbosity(absl_logging.WARNING)  # Keeps Orbax's restore chatter quiet.
+  config, best_metric = _config(_WORKDIR.value)
+  try:
+    run = train.Run(config)
+    saved = config.copy_and_resolve_references()
+    saved.best_metric = best_metric  # Opens the best-N checkpoints too.
+    ckpt = checkpoint.Checkpointer(_WORKDIR.value, saved)
+    try:
+      step = _step(ckpt, best_metric)
+      out = _OUT.value or os.path.join(_WORKDIR.value, f'eval_{step}_{_NUM.value}.json')
+      if os.path.exists(out):
+        sys.exit(f'error: {out} exists; pass another --out (nothing was overwritten)')
+      state = run.evaluation_view(ckpt.restore(run.state, step))
+    finally:
+      ckpt.close()
+    metrics = {}
+    for evaluator in run.evaluators.values():
+      metrics.update(evaluator.run(state)[0])
+  except (ConfigError, checkpoint.CheckpointError, DataUnavailableError,
+          inception_weights.WeightsUnavailableError, stats_files.StatsFileError) as e:
+    sys.exit(f'error: {e}')
+  record = {'workdir': _WORKDIR.value, 'step': step, 'num_samples': _NUM.value,
+            'evals': list(config.evals), **{k: float(v) for k, v in metrics.items()}}
+  with open(out, 'w', encoding='utf-8') as f:
+    json.dump(record, f, indent=2)
+  print(f'{_WORKDIR.value}, step {step}, {_NUM.value} samples:\n{_table(metrics)}\n'
+        f'wrote {out}')
+
+
+if __name__ == '__main__':
+  app.run(main)
