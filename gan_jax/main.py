@@ -10,7 +10,6 @@ several hosts start one process per host with --coordinator_address, --num_proce
 """
 import difflib
 import importlib.util
-import logging
 import math
 import os
 import sys
@@ -20,7 +19,7 @@ import jax
 from absl import logging as absl_logging
 from ml_collections import config_flags
 
-from gan_jax import checkpoint, parallel, train
+from gan_jax import checkpoint, parallel, progress, train
 from gan_jax.data.tfds import DataUnavailableError
 from gan_jax.metrics import inception_weights, stats_files
 from gan_jax.validation import ConfigError
@@ -107,12 +106,7 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {" ".join(argv[1:])}')
   absl_logging.set_verbosity(absl_logging.WARNING)  # Keeps Orbax's per-save chatter quiet.
-  handler = logging.StreamHandler(sys.stdout)
-  handler.setFormatter(logging.Formatter('%(asctime)s %(message)s', '%H:%M:%S'))
-  logger = logging.getLogger('gan_jax')
-  logger.addHandler(handler)
-  logger.setLevel(logging.INFO)
-  logger.propagate = False  # absl's root handler would print every line a second time.
+  progress.log_to_console(sys.stdout)
   try:
     parallel.initialize(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
     summary = train.train_and_evaluate(_CONFIG.value, _WORKDIR.value)

@@ -12,6 +12,20 @@ import tqdm
 log = logging.getLogger('gan_jax')
 
 
+def log_to_console(stream):
+  """Sends the library's log lines (progress, evaluations, warnings) to `stream` with the
+  time, and keeps absl's handler from printing each a second time.
+
+  Args:
+    stream: sys.stdout for training runs, sys.stderr for scripts whose stdout is a result.
+  """
+  handler = logging.StreamHandler(stream)
+  handler.setFormatter(logging.Formatter('%(asctime)s %(message)s', '%H:%M:%S'))
+  log.addHandler(handler)
+  log.setLevel(logging.INFO)
+  log.propagate = False
+
+
 def format_seconds(seconds):
   """'42s', '3m05s' or '2h07m'."""
   seconds = int(round(max(seconds, 0.0)))

@@ -18,7 +18,7 @@ from absl import app, flags
 from absl import logging as absl_logging
 import ml_collections
 
-from gan_jax import checkpoint, evaluate, train
+from gan_jax import checkpoint, evaluate, progress, train
 from gan_jax.data.tfds import DataUnavailableError
 from gan_jax.metrics import inception_weights, stats_files
 from gan_jax.validation import ConfigError
@@ -83,6 +83,7 @@ def _table(metrics):
 def main(argv):
   del argv
   absl_logging.set_verbosity(absl_logging.WARNING)  # Keeps Orbax's restore chatter quiet.
+  progress.log_to_console(sys.stderr)  # Progress lines; stdout keeps the result.
   config, best_metric = _config(_WORKDIR.value)
   try:
     run = train.Run(config)

@@ -16,7 +16,7 @@ import zipfile
 from absl import app, flags
 from absl import logging as absl_logging
 
-from gan_jax import parallel
+from gan_jax import parallel, progress
 from gan_jax.metrics import fid, image_files, inception_weights, pipeline, stats_files
 
 _A = flags.DEFINE_string('a', None, 'First image set or statistics file.')
@@ -50,6 +50,7 @@ def statistics(path, get_pipeline):
 def main(argv):
   del argv
   absl_logging.set_verbosity(absl_logging.WARNING)
+  progress.log_to_console(sys.stderr)  # Progress lines; stdout keeps the result.
   pipes = []
 
   def get_pipeline():  # Built on first need: statistics files need no Inception weights.

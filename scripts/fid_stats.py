@@ -15,7 +15,7 @@ from absl import app, flags
 from absl import logging as absl_logging
 import ml_collections
 
-from gan_jax import data, parallel
+from gan_jax import data, parallel, progress
 from gan_jax.data.tfds import DataUnavailableError
 from gan_jax.metrics import inception_weights, pipeline, stats_files
 
@@ -34,6 +34,7 @@ flags.mark_flags_as_required(['dataset', 'out'])
 def main(argv):
   del argv
   absl_logging.set_verbosity(absl_logging.WARNING)
+  progress.log_to_console(sys.stderr)  # Progress lines; stdout keeps the result.
   if os.path.exists(_OUT.value):
     sys.exit(f'error: {_OUT.value} exists; choose another --out (nothing was overwritten)')
   if _NUM.value < 2:

@@ -20,7 +20,7 @@ import jax
 import ml_collections
 import numpy as np
 
-from gan_jax import checkpoint, evaluate, parallel, train, writers
+from gan_jax import checkpoint, evaluate, parallel, progress, train, writers
 
 _WORKDIR = flags.DEFINE_string('workdir', None, 'A run directory with config.json and '
                                'checkpoints/.')
@@ -52,6 +52,7 @@ def _load_config(workdir):
 def main(argv):
   del argv
   absl_logging.set_verbosity(absl_logging.WARNING)  # Keeps Orbax's restore chatter quiet.
+  progress.log_to_console(sys.stderr)  # Progress lines; stdout keeps the result.
   config = _load_config(_WORKDIR.value)
   if _NUM.value <= 0:
     sys.exit(f'error: --num={_NUM.value} must be positive')

@@ -2,6 +2,7 @@
 independent computation, and bad input refused with one line, nothing overwritten."""
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -22,11 +23,15 @@ def _script(name, *args):
 
 
 def _one_line_error(proc, *parts):
+  """A non-zero exit whose stderr ends in one 'error:' line, with at most timed progress
+  lines ('HH:MM:SS ...') before it and no traceback."""
   lines = [line for line in proc.stderr.splitlines() if line.strip()]
-  assert proc.returncode != 0 and len(lines) == 1 and lines[0].startswith('error:'), \
-      proc.stderr[-2000:]
+  errors = [line for line in lines if line.startswith('error:')]
+  progress = [line for line in lines[:-1] if re.match(r'\d\d:\d\d:\d\d ', line)]
+  assert proc.returncode != 0 and errors == lines[-1:], proc.stderr[-2000:]
+  assert len(progress) == len(lines) - 1, proc.stderr[-2000:]
   for part in parts:
-    assert part in lines[0]
+    assert part in errors[0]
 
 
 def test_fid_of_a_stats_file_and_an_image_file_equals_scipy_on_direct_features(tmp_path):
