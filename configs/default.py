@@ -58,9 +58,21 @@ Fields every experiment has:
     every step) with weight x N.
   dragan_weight: lambda of the DRAGAN penalty around the real data; 0 disables.
   pac: PacGAN packing: the critic judges this many samples at once.
-  diagnostics: thresholds of the warnings (vanishing_generator_gradient,
-    discriminator_overpowering, oscillation, mode_collapse) and how many consecutive log
-    steps (patience) a condition must hold; see gan_jax/diagnostics.py.
+  diagnostics: the warnings' thresholds, chosen on a labelled corpus of short runs
+    (benchmarks/DIAGNOSTICS.md; gan_jax/diagnostics.py states each rule):
+    patience: consecutive log steps a train-record condition must hold.
+    vanishing_norm, vanishing_ratio: vanishing_generator_gradient when g_grad_norm is below
+      this absolute norm or this fraction of its peak.
+    overpowering_accuracy, overpowering_loss: discriminator_overpowering when d_accuracy is
+      at least this and d_loss at most this fraction of the critic's loss at chance (not
+      judged for wgan, wgan_gp).
+    oscillation_window, oscillation_std: oscillation when the std of d_loss or g_loss over
+      this many log steps exceeds this fraction of the loss at chance (not for wgan, wgan_gp).
+    collapse_diversity, collapse_patience: mode_collapse when feature_diversity stays below
+      this for this many log steps (longer than patience: a fresh generator reads as collapsed).
+    collapse_min_samples, collapse_modes, collapse_evals: on ring8/grid25, mode_collapse when
+      this many evaluations in a row, each with at least collapse_min_samples high-quality
+      samples per mode, capture at most collapse_modes x the dataset's modes.
   log_every: steps between fetches of the measurements (the only host sync).
   eval_every: steps between evaluations (the `evals` list).
   checkpoint_every: steps between checkpoints.
@@ -144,9 +156,10 @@ def get_config():
   c.dragan_weight = 0.0
   c.pac = 1
   c.diagnostics = ml_collections.ConfigDict(dict(
-      patience=3, vanishing_ratio=0.01, overpowering_accuracy=0.95,
-      overpowering_loss=0.2, oscillation_window=10, oscillation_std=1.0,
-      collapse_diversity=0.1))
+      patience=3, vanishing_norm=5e-5, vanishing_ratio=0.01, overpowering_accuracy=0.9,
+      overpowering_loss=0.4, oscillation_window=10, oscillation_std=0.4,
+      collapse_diversity=0.25, collapse_patience=8, collapse_min_samples=4.0, collapse_modes=0.6,
+      collapse_evals=2))
   c.log_every = 500
   c.eval_every = 2_000
   c.checkpoint_every = 5_000
