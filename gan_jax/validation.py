@@ -46,6 +46,10 @@ def validate(config):
     raise ConfigError(f'config.dataset={config.dataset!r} is neither a built-in dataset '
                       f'({", ".join(data.BUILT_IN)}) nor a TensorFlow Datasets name')
   _check_choice(config, 'model', models.MODELS)
+  if config.model == 'mlp' and config.d_norm != 'none':
+    raise ConfigError(f"config.d_norm={config.d_norm!r} is not allowed with config.model="
+                      "'mlp': the MLP critic has no normalisation layers, so d_norm must be "
+                      "'none' (choose model=dcgan for batch, layer or spectral norm)")
   _check_choice(config, 'd_norm', models.D_NORMS[config.model])
   _check_choice(config, 'compute_dtype', layers.COMPUTE_DTYPES)
   _check_choice(config, 'loss', objectives.OBJECTIVES)
@@ -90,7 +94,8 @@ def validate(config):
     if config.best_metric not in offered:
       raise ConfigError(f'config.best_metric={config.best_metric!r} is not a metric of the '
                         f'evaluators in config.evals; choose one of: '
-                        f'{", ".join(sorted(offered)) or "(none)"}')
+                        f'{", ".join(sorted(offered)) or "(none)"}, or turn best-N '
+                        "checkpoints off with --config.best_metric=''")
     _check_choice(config, 'best_mode', ('min', 'max'))
   if 'is' in config.evals and config.fid.num_samples < config.fid.is_splits:
     raise ConfigError(f'config.fid.num_samples={config.fid.num_samples} must be at least '
@@ -125,10 +130,12 @@ def _check_stabilisation(config):
   for field in ('instance_noise_steps', 'unrolled_steps'):
     _check_number(config, field, integer=True, low=0, low_inclusive=True)
   for field in ('minibatch_kernels', 'minibatch_dim', 'minibatch_group', 'r1_every', 'pac',
-                'diagnostics.patience', 'diagnostics.oscillation_window'):
+                'diagnostics.patience', 'diagnostics.oscillation_window',
+                'diagnostics.collapse_patience', 'diagnostics.collapse_evals'):
     _check_number(config, field, integer=True, low=0)
-  for field in ('vanishing_ratio', 'overpowering_accuracy', 'overpowering_loss',
-                'oscillation_std', 'collapse_diversity'):
+  for field in ('vanishing_norm', 'vanishing_ratio', 'overpowering_accuracy',
+                'overpowering_loss', 'oscillation_std', 'collapse_diversity',
+                'collapse_min_samples', 'collapse_modes'):
     _check_number(config, f'diagnostics.{field}', integer=False, low=0)
   if not isinstance(config.g_adversarial, bool):
     raise ConfigError(f'config.g_adversarial={config.g_adversarial!r} must be True or False')
