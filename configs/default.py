@@ -2,9 +2,12 @@
 
 Fields every experiment has:
   seed: the run is a pure function of (config, seed).
-  dataset: data name: ring8, grid25 (2-D mixtures), mnist5k, digits8x8 (bundled real images)
-    or any TensorFlow Datasets image dataset (mnist, cifar10, celeb_a, svhn_cropped, ...).
+  dataset: data name: ring8, grid25 (2-D mixtures), mnist5k, digits8x8 (bundled real images),
+    folder:PATH (a folder of PNG/JPEG files; class subfolders become labels) or any
+    TensorFlow Datasets image dataset (mnist, cifar10, celeb_a, svhn_cropped, ...).
   data_split, data_dir: the tfds split and data directory ('' for tfds's default).
+  data_resize: folder datasets: centre-crop and resize images whose size differs from
+    image_shape (or from the most common size) instead of refusing them.
   data_download: prepare a tfds dataset that is not in data_dir yet by downloading it
     (machines without internet: False, and prepare it elsewhere with `tfds build`).
   image_shape: (H, W, C) the models are built for; () takes it from the data. Image configs
@@ -112,6 +115,7 @@ def get_config():
   c.data_split = 'train'
   c.data_dir = ''
   c.data_download = True
+  c.data_resize = False
   c.image_shape = ()
   c.model = 'mlp'
   c.g_width = 64

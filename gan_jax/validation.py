@@ -44,7 +44,8 @@ def validate(config):
   """
   if not data.is_known(config.dataset):
     raise ConfigError(f'config.dataset={config.dataset!r} is neither a built-in dataset '
-                      f'({", ".join(data.BUILT_IN)}) nor a TensorFlow Datasets name')
+                      f'({", ".join(data.BUILT_IN)}), folder:PATH, nor a TensorFlow '
+                      'Datasets name')
   _check_choice(config, 'model', models.MODELS)
   if config.model == 'mlp' and config.d_norm != 'none':
     raise ConfigError(f"config.d_norm={config.d_norm!r} is not allowed with config.model="
@@ -74,7 +75,7 @@ def validate(config):
   for field in ('gp_weight', 'wgan_clip', 'r1_gamma', 'g_grad_clip', 'd_grad_clip'):
     _check_number(config, field, integer=False, low=0, low_inclusive=True)
   _check_number(config, 'ema_decay', integer=False, low=0, low_inclusive=True, high=1)
-  for field in ('skip_nonfinite_updates', 'sync_batch_stats', 'data_download'):
+  for field in ('skip_nonfinite_updates', 'sync_batch_stats', 'data_download', 'data_resize'):
     if not isinstance(config[field], bool):
       raise ConfigError(f'config.{field}={config[field]!r} must be True or False')
   for field in ('g_betas', 'd_betas'):

@@ -1,7 +1,8 @@
 """Dataset registry: a name in `config.dataset` -> an object with `batch_at(step)`.
 
-Names: the 2-D mixtures (ring8, grid25), the bundled real images (mnist5k, digits8x8), and
-any other name is looked up in TensorFlow Datasets (mnist, cifar10, celeb_a, ...).
+Names: the 2-D mixtures (ring8, grid25), the bundled real images (mnist5k, digits8x8),
+`folder:PATH` (a folder of image files, class subfolders as labels: data/image_folder.py),
+and any other name is looked up in TensorFlow Datasets (mnist, cifar10, celeb_a, ...).
 
 Every dataset exposes `sample_shape` (one example, no batch axis), `num_classes` (0 when
 unlabelled) and `batch_at(step)`, which returns the device-resident batch of training step
@@ -9,14 +10,14 @@ unlabelled) and `batch_at(step)`, which returns the device-resident batch of tra
 data, 'y' of shape (B, batch_size), where B = n_critic + unrolled_steps. Because a batch is a function of (seed, step)
 alone, a resumed run needs no iterator state.
 """
-from gan_jax.data import arrays, bundled, mixtures
+from gan_jax.data import arrays, bundled, image_folder, mixtures
 
 BUILT_IN = tuple(mixtures.MIXTURES) + tuple(bundled.BUNDLED)
 
 
 def is_known(name):
   """Whether `name` is a built-in dataset or one TensorFlow Datasets provides."""
-  if name in BUILT_IN:
+  if name in BUILT_IN or name.startswith(image_folder.PREFIX):
     return True
   from gan_jax.data import tfds  # pylint: disable=import-outside-toplevel
   return tfds.exists(name)
@@ -26,6 +27,9 @@ def load_images(config):
   """(uint8 images (N, H, W, C), labels or None, num_classes) of an image dataset."""
   if config.dataset in bundled.BUNDLED:
     return bundled.BUNDLED[config.dataset]()
+  if config.dataset.startswith(image_folder.PREFIX):
+    return image_folder.load(config.dataset[len(image_folder.PREFIX):], config.image_shape,
+                             resize=config.data_resize)
   from gan_jax.data import tfds  # pylint: disable=import-outside-toplevel
   return tfds.load(config.dataset, config.data_split, config.data_dir or None,
                    download=config.data_download)
@@ -36,4 +40,7 @@ def build(config, mesh):
   if config.dataset in mixtures.MIXTURES:
     return mixtures.MixtureData(config, mesh)
   images, labels, num_classes = load_images(config)
-  return arrays.ArrayData(config.dataset, images, labels, num_classes, config, mesh)
+  name = config.dataset
+  if name.startswith(image_folder.PREFIX):  # Caches are keyed by the folder's contents.
+    name = image_folder.cache_name(name[len(image_folder.PREFIX):])
+  return arrays.ArrayData(name, images, labels, num_classes, config, mesh)

@@ -9,6 +9,8 @@ import os
 
 import numpy as np
 
+from gan_jax.data.errors import DataUnavailableError  # pylint: disable=unused-import
+
 # TensorFlow's C++ start-up banners would bury the one-line errors and progress lines.
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
 
@@ -16,8 +18,6 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
 log = logging.getLogger(__name__)
 
 
-class DataUnavailableError(OSError):
-  """A dataset that cannot be loaded here; the message is one line for the user."""
 
 # Per-dataset preparation to the resolution the standard GAN configs use.
 CELEBA_CROP = 140  # Centre crop of the aligned 178x218 faces before resizing to 64x64.

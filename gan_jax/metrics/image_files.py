@@ -1,13 +1,10 @@
 """Images to evaluate, read from files: an .npz with uint8 NHWC 'images', or a folder of
 PNG/JPEG files. Every problem is a StatsFileError with a one-line message."""
-import os
-
 import numpy as np
 
+from gan_jax.data import image_folder
 from gan_jax.metrics import stats_files
 from gan_jax.metrics.stats_files import StatsFileError
-
-EXTENSIONS = ('.png', '.jpg', '.jpeg')
 
 
 def check_images(images, where):
@@ -35,27 +32,13 @@ def read_npz_images(path, arrays=None):
 
 
 def read_folder(path):
-  """All PNG/JPEG images of a folder (sorted by name), as uint8 (n, h, w, 1 or 3).
+  """All images of a folder (and of its class subfolders), as uint8 (n, h, w, 1 or 3).
 
-  Grayscale files stay one channel when all are grayscale; otherwise all become RGB.
+  Grayscale files stay one channel when all are grayscale; otherwise all become RGB. Images
+  of different sizes are refused (FID compares what the files hold).
   """
-  from PIL import Image, UnidentifiedImageError  # pylint: disable=import-outside-toplevel
-  names = sorted(n for n in os.listdir(path) if n.lower().endswith(EXTENSIONS))
-  if not names:
-    raise StatsFileError(f'{path} holds no {"/".join(EXTENSIONS)} files')
-  images = []
-  for name in names:
-    try:
-      with Image.open(os.path.join(path, name)) as im:
-        images.append(im.convert('L') if im.mode in ('L', '1', 'I;16') else im.convert('RGB'))
-    except (OSError, UnidentifiedImageError) as e:
-      raise StatsFileError(f'{os.path.join(path, name)} is not a readable image ({e})') from e
-  if any(im.mode == 'RGB' for im in images):
-    images = [im.convert('RGB') for im in images]
-  sizes = {im.size for im in images}
-  if len(sizes) > 1:
-    raise StatsFileError(f'{path}: images have different sizes {sorted(sizes)[:3]}...; '
-                         'resize them to one size first')
-  arrays = [np.asarray(im, np.uint8) for im in images]
-  stack = np.stack(arrays)
-  return check_images(stack[..., None] if stack.ndim == 3 else stack, path)
+  try:
+    files, _, _ = image_folder.list_files(path)
+    return check_images(image_folder.read_images(files), path)
+  except image_folder.ImageFolderError as e:
+    raise StatsFileError(str(e)) from e
