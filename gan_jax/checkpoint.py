@@ -6,6 +6,7 @@ import os
 
 import jax
 import jax.numpy as jnp
+import ml_collections
 import orbax.checkpoint as ocp
 
 from gan_jax import parallel
@@ -47,6 +48,27 @@ def incompatible_fields(saved_config, config):
   return sorted(f'{k}: {saved.get(k, "<absent>")!r} -> {new.get(k, "<absent>")!r}'
                 for k in saved.keys() | new.keys()
                 if k.split('.')[0] not in safe and saved.get(k) != new.get(k))
+
+
+def read_run_config(workdir):
+  """The resolved config a run wrote to WORKDIR/config.json, for the scripts that read runs.
+
+  Raises:
+    CheckpointError: `workdir` is not a run directory.
+  """
+  path = os.path.join(workdir, 'config.json')
+  if not os.path.isfile(path):
+    raise CheckpointError(f'{path} does not exist: --workdir must be a run directory')
+  with open(path, encoding='utf-8') as f:
+    return ml_collections.ConfigDict(json.load(f))
+
+
+def missing_field_message(workdir, error):
+  """The one-line explanation of the KeyError or AttributeError an older config raises."""
+  field = str(error.args[0] if error.args else error).strip('\'"')
+  return (f'{workdir}/config.json has no field {field!r}: the run was written by an older '
+          'version of gan_jax; add the field with its default (configs/default.py) to '
+          'config.json, or use the version that trained it')
 
 
 @jax.jit

@@ -16,7 +16,6 @@ import sys
 
 from absl import app, flags
 from absl import logging as absl_logging
-import ml_collections
 
 from gan_jax import checkpoint, evaluate, progress, train
 from gan_jax.data.tfds import DataUnavailableError
@@ -39,11 +38,10 @@ EVALS = tuple(n for n in evaluate.NAMES if n != 'grid')
 def _config(workdir):
   """(the run's config.json with this script's evaluators and sample count, the run's own
   best_metric)."""
-  path = os.path.join(workdir, 'config.json')
-  if not os.path.exists(path):
-    sys.exit(f'error: {path} does not exist: --workdir must be a run directory')
-  with open(path, encoding='utf-8') as f:
-    config = ml_collections.ConfigDict(json.load(f))
+  try:
+    config = checkpoint.read_run_config(workdir)
+  except checkpoint.CheckpointError as e:
+    sys.exit(f'error: {e}')
   bad = [n for n in _EVALS.value if n not in EVALS]
   if bad or not _EVALS.value:
     sys.exit(f'error: --evals={",".join(_EVALS.value)}: choose from {", ".join(EVALS)}')
@@ -104,6 +102,8 @@ def main(argv):
   except (ConfigError, checkpoint.CheckpointError, DataUnavailableError,
           inception_weights.WeightsUnavailableError, stats_files.StatsFileError) as e:
     sys.exit(f'error: {e}')
+  except (AttributeError, KeyError) as e:
+    sys.exit(f'error: {checkpoint.missing_field_message(_WORKDIR.value, e)}')
   record = {'workdir': _WORKDIR.value, 'step': step, 'num_samples': _NUM.value,
             'evals': list(config.evals), **{k: float(v) for k, v in metrics.items()}}
   with open(out, 'w', encoding='utf-8') as f:

@@ -10,14 +10,12 @@ Writes OUT.npz (`images`: uint8 NHWC for image models, `samples`: float for 2-D 
 models, or a scatter over the true modes). With --interpolate, image models also get
 OUT_interp.png and, when conditional, OUT_classes.png (see the flag's help).
 """
-import json
 import os
 import sys
 
 from absl import app, flags
 from absl import logging as absl_logging
 import jax
-import ml_collections
 import numpy as np
 
 from gan_jax import checkpoint, evaluate, parallel, progress, train, writers
@@ -41,19 +39,14 @@ _CLASS_COLUMNS = 10
 flags.mark_flags_as_required(['workdir', 'out'])
 
 
-def _load_config(workdir):
-  path = os.path.join(workdir, 'config.json')
-  if not os.path.exists(path):
-    sys.exit(f'error: {path} does not exist: --workdir must be a run directory')
-  with open(path, encoding='utf-8') as f:
-    return ml_collections.ConfigDict(json.load(f))
-
-
 def main(argv):
   del argv
   absl_logging.set_verbosity(absl_logging.WARNING)  # Keeps Orbax's restore chatter quiet.
   progress.log_to_console(sys.stderr)  # Progress lines; stdout keeps the result.
-  config = _load_config(_WORKDIR.value)
+  try:
+    config = checkpoint.read_run_config(_WORKDIR.value)
+  except checkpoint.CheckpointError as e:
+    sys.exit(f'error: {e}')
   if _NUM.value <= 0:
     sys.exit(f'error: --num={_NUM.value} must be positive')
   if _LABEL.value is not None and not 0 <= _LABEL.value < max(config.num_classes, 1):
@@ -61,7 +54,10 @@ def main(argv):
              'run' if config.num_classes else 'error: --label needs a conditional model')
   if _INTERPOLATE.value is not None and _INTERPOLATE.value < 2:
     sys.exit(f'error: --interpolate={_INTERPOLATE.value} must be at least 2 (the endpoints)')
-  run = train.Run(config)
+  try:
+    run = train.Run(config)
+  except (AttributeError, KeyError) as e:
+    sys.exit(f'error: {checkpoint.missing_field_message(_WORKDIR.value, e)}')
   if _INTERPOLATE.value is not None and len(run.dataset.sample_shape) != 3:
     sys.exit(f'error: --interpolate needs an image model; dataset {config.dataset!r} has '
              f'samples of shape {tuple(run.dataset.sample_shape)}')
@@ -70,6 +66,8 @@ def main(argv):
     sys.exit(f'error: no checkpoint in {ckpt.directory}')
   try:
     state = run.evaluation_view(ckpt.restore(run.state))
+  except checkpoint.CheckpointError as e:
+    sys.exit(f'error: {e}')
   finally:
     ckpt.close()
   z = jax.random.normal(jax.random.PRNGKey(_SEED.value), (_NUM.value, config.z_dim))

@@ -1,6 +1,7 @@
 """scripts/sample.py draws from a run's latest checkpoint and refuses what it cannot use."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -147,3 +148,19 @@ def test_evaluate_refuses_bad_input_in_one_line(smoke_run, args, expected):
   assert proc.returncode != 0 and len(lines) == 1, proc.stderr[-2000:]
   for part in expected:
     assert part in lines[0]
+
+
+@pytest.mark.parametrize('script', ['sample.py', 'evaluate.py'])
+def test_a_run_written_by_an_older_version_is_a_one_line_error(smoke_run, tmp_path, script):
+  old = tmp_path / 'old'
+  shutil.copytree(smoke_run, old)
+  config = json.loads((old / 'config.json').read_text())
+  del config['data_resize']  # A field this version added.
+  (old / 'config.json').write_text(json.dumps(config))
+  proc = subprocess.run([sys.executable, f'scripts/{script}', f'--workdir={old}',
+                         f'--out={tmp_path / "out"}'], cwd=ROOT, capture_output=True,
+                        text=True, timeout=300, env=run_env())
+  lines = [line for line in proc.stderr.splitlines() if line.startswith('error:')]
+  assert proc.returncode != 0 and len(lines) == 1, proc.stderr[-2000:]
+  assert "no field 'data_resize'" in lines[0] and 'older version' in lines[0]
+  assert 'Traceback' not in proc.stderr
