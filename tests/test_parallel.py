@@ -146,3 +146,21 @@ def test_bad_device_and_process_input_is_a_one_line_error(tmp_path, args, expect
   assert proc.returncode != 0 and len(lines) == 1, err
   for part in expected:
     assert part in lines[0]
+
+
+def test_per_example_penalties_of_a_batch_norm_critic_give_the_one_device_result():
+  # R1 through the fixed-statistics critic (batch norm synced, stddev groups spanning
+  # devices: 2 examples per device, groups of 4), and conditional WGAN-GP's label-matched fakes.
+  configs = [
+      tiny_config(dataset='mnist5k', model='dcgan', image_shape=(28, 28, 1), evals=(),
+                  g_width=4, d_width=4, d_norm='batch', r1_gamma=1.0, d_minibatch='stddev'),
+      tiny_config(dataset='mnist5k', model='dcgan', image_shape=(28, 28, 1), evals=(),
+                  g_width=4, d_width=4, d_norm='batch', loss='wgan_gp', num_classes=10),
+  ]
+  for config in configs:
+    one, m_one = _one_step(config, 1)
+    eight, m_eight = _one_step(config, 8)
+    for a, b in zip(jax.tree.leaves(one), jax.tree.leaves(eight)):
+      np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+    for name in m_one:
+      np.testing.assert_allclose(m_one[name], m_eight[name], rtol=1e-4, atol=1e-5)
