@@ -2,8 +2,8 @@
 
 Layout: either every image directly in PATH (unlabelled), or every image in a direct
 subfolder of PATH, one subfolder per class (labels are the subfolders in sorted order), as
-torchvision's ImageFolder reads them. Images are decoded in parallel threads (PIL releases
-the GIL while decoding) into one uint8 array.
+torchvision's ImageFolder reads them. Images are decoded in parallel threads, one per core
+(PIL releases the GIL while decoding), into one uint8 array.
 
 Size policy: all images must have one size (the config's image_shape if set, else the most
 common size) unless `resize` is on, which centre-crops each image to the target's aspect
@@ -83,7 +83,7 @@ def _fit(im, size):
   return im.crop((left, top, left + cw, top + ch)).resize(size, Image.Resampling.LANCZOS)
 
 
-def read_images(files, *, size=None, channels=None, resize=False, workers=8):
+def read_images(files, *, size=None, channels=None, resize=False, workers=None):
   """Decodes image files into one uint8 (n, h, w, c) array.
 
   Args:
@@ -91,12 +91,14 @@ def read_images(files, *, size=None, channels=None, resize=False, workers=8):
     size: (height, width) to produce; None: the most common size among the files.
     channels: 1 or 3; None: 1 if every file is grayscale, else 3.
     resize: fit other sizes to `size` (centre crop, Lanczos) instead of refusing them.
-    workers: decoding threads.
+    workers: decoding threads (None: one per core, at most 8; scripts/benchmark_data.py
+      measured more threads than cores to be slower).
   Returns:
     uint8 (n, h, w, c).
   """
   if not files:
     raise ImageFolderError('no image files to read')
+  workers = workers or min(8, os.cpu_count() or 1)
   with concurrent.futures.ThreadPoolExecutor(workers) as pool:
     images = list(pool.map(_open, files))
   sizes = collections.Counter(im.size for im in images)
