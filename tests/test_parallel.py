@@ -24,6 +24,16 @@ def _one_step(config, num_devices):
   return parallel.fetch(state), parallel.fetch(measurements)
 
 
+def _assert_one_device_result(config, measurements=True):
+  """One step on 8 devices gives the 1-device state (and measurements) on the same batch."""
+  one, m_one = _one_step(config, 1)
+  eight, m_eight = _one_step(config, 8)
+  for a, b in zip(jax.tree.leaves(one), jax.tree.leaves(eight)):
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+  for name in m_one if measurements else ():
+    np.testing.assert_allclose(m_one[name], m_eight[name], rtol=1e-4, atol=1e-5)
+
+
 def _image_config(loss, d_norm, **overrides):
   c = tiny_config(dataset='digits8x8', model='dcgan', image_shape=(8, 8, 1), loss=loss,
                   d_norm=d_norm, evals=(), g_width=4, d_width=4, **overrides)
@@ -41,12 +51,7 @@ def test_eight_devices_equal_one_device_on_the_same_global_batch(loss, arch, n_c
     config = tiny_config(loss=loss, n_critic=n_critic, ema_decay=0.9)
   else:  # DCGAN: batch norm in G always; the critic's normalisation as named.
     config = _image_config(loss, arch, n_critic=n_critic)
-  one, m_one = _one_step(config, 1)
-  eight, m_eight = _one_step(config, 8)
-  for a, b in zip(jax.tree.leaves(one), jax.tree.leaves(eight)):
-    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
-  for name in m_one:
-    np.testing.assert_allclose(m_one[name], m_eight[name], rtol=1e-4, atol=1e-5)
+  _assert_one_device_result(config)
 
 
 # The techniques compose: three runs cover all of them.
@@ -62,20 +67,12 @@ STABILISATION = [
                          ids=['minibatch-fm-noise-smoothing', 'stddev-pac-dragan-lazy_r1',
                               'wgan_gp-pac-unrolled'])
 def test_stabilisation_techniques_also_give_the_one_device_result(overrides):
-  one, m_one = _one_step(tiny_config(**overrides), 1)
-  eight, m_eight = _one_step(tiny_config(**overrides), 8)
-  for a, b in zip(jax.tree.leaves(one), jax.tree.leaves(eight)):
-    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
-  for name in m_one:
-    np.testing.assert_allclose(m_one[name], m_eight[name], rtol=1e-4, atol=1e-5)
+  _assert_one_device_result(tiny_config(**overrides))
 
 
 def test_minibatch_discrimination_in_a_dcgan_critic_gives_the_one_device_result():
   config = _image_config('ns', 'batch', d_minibatch='discrimination', feature_matching=0.5)
-  one, _ = _one_step(config, 1)
-  eight, _ = _one_step(config, 8)
-  for a, b in zip(jax.tree.leaves(one), jax.tree.leaves(eight)):
-    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+  _assert_one_device_result(config, measurements=False)
 
 
 def test_per_device_batch_statistics_differ_from_synchronised_ones():
@@ -158,9 +155,4 @@ def test_per_example_penalties_of_a_batch_norm_critic_give_the_one_device_result
                   g_width=4, d_width=4, d_norm='batch', loss='wgan_gp', num_classes=10),
   ]
   for config in configs:
-    one, m_one = _one_step(config, 1)
-    eight, m_eight = _one_step(config, 8)
-    for a, b in zip(jax.tree.leaves(one), jax.tree.leaves(eight)):
-      np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
-    for name in m_one:
-      np.testing.assert_allclose(m_one[name], m_eight[name], rtol=1e-4, atol=1e-5)
+    _assert_one_device_result(config)
