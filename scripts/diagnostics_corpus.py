@@ -16,7 +16,6 @@ import collections
 import json
 import os
 import resource
-import subprocess
 import sys
 import time
 
@@ -25,7 +24,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # configs/
 from configs import default  # pylint: disable=wrong-import-position
-from gan_jax import diagnostics  # pylint: disable=wrong-import-position
+from gan_jax import diagnostics, launch  # pylint: disable=wrong-import-position
 from gan_jax.data import mixtures  # pylint: disable=wrong-import-position
 
 _MODE = flags.DEFINE_enum('mode', 'table', ['run', 'table', 'stats'], 'What to do.')
@@ -108,15 +107,10 @@ def run_all():
   start = time.time()
   for name, _, config, overrides in _entries():
     for seed in _SEEDS.value:
-      workdir = os.path.abspath(_workdir(name, seed))
-      if os.path.exists(os.path.join(workdir, 'summary.json')):
-        continue
-      cmd = [sys.executable, '-m', 'gan_jax.main', f'--config={config}', f'--workdir={workdir}',
-             f'--config.seed={seed}', *[f'--config.{o}' for o in overrides]]
-      proc = subprocess.run(cmd, cwd=_TREE.value, capture_output=True, text=True, check=False)
-      if proc.returncode:
-        sys.exit(f'error: {name} seed {seed} failed: '
-                 f'{(proc.stderr.strip().splitlines() or ["?"])[-1]}')
+      try:
+        launch.train_once(config, _workdir(name, seed), seed, overrides, cwd=_TREE.value)
+      except launch.LaunchError as e:
+        sys.exit(f'error: {name} {e}')
       print(f'{name} seed {seed} done', flush=True)
   used = resource.getrusage(resource.RUSAGE_CHILDREN)
   print(f'wall {time.time() - start:.0f} s, CPU {used.ru_utime + used.ru_stime:.0f} s')

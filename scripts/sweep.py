@@ -10,16 +10,14 @@ evaluation metrics (mean and standard deviation over seeds).
 Each run is `python -m gan_jax.main` in WORKDIR/VARIANT/seed_S (rerunning resumes or skips
 finished runs); overrides are FIELD=VALUE pairs as on the command line.
 """
-import json
 import os
-import subprocess
 import sys
 import time
 
 from absl import app, flags
 import numpy as np
 
-from gan_jax import progress
+from gan_jax import launch, progress
 
 _CONFIG = flags.DEFINE_string('config', 'configs/quickstart.py', 'Base config file.')
 _WORKDIR = flags.DEFINE_string('workdir', None, 'Directory of all the runs.')
@@ -35,22 +33,16 @@ def _overrides(text):
   bad = [p for p in pairs if '=' not in p]
   if bad:
     sys.exit(f'error: override {bad[0]!r} is not FIELD=VALUE')
-  return [f'--config.{p}' for p in pairs]
+  return pairs
 
 
 def run_one(name, overrides, seed):
   """Trains one variant and seed (or reuses its finished run); returns its summary."""
-  workdir = os.path.join(_WORKDIR.value, name, f'seed_{seed}')
-  summary_path = os.path.join(workdir, 'summary.json')
-  if not os.path.exists(summary_path):
-    cmd = [sys.executable, '-m', 'gan_jax.main', f'--config={_CONFIG.value}',
-           f'--workdir={workdir}', f'--config.seed={seed}', *overrides]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if proc.returncode:
-      sys.exit(f'error: {name} seed {seed} failed: '
-               f'{(proc.stderr.strip().splitlines() or ["?"])[-1]}')
-  with open(summary_path, encoding='utf-8') as f:
-    return json.load(f)
+  try:
+    return launch.train_once(_CONFIG.value, os.path.join(_WORKDIR.value, name, f'seed_{seed}'),
+                             seed, overrides)
+  except launch.LaunchError as e:
+    sys.exit(f'error: {name} {e}')
 
 
 class _Runs:
