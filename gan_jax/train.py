@@ -158,7 +158,8 @@ def train_and_evaluate(config, workdir):
              first_step, config.num_steps)
     return previous
   # Wall time of the earlier segments of a resumed run (those that wrote a summary).
-  earlier_seconds = previous.get('seconds', 0.0) if previous.get('steps', 0) <= first_step else 0.0
+  earlier_seconds = (previous.get('seconds', 0.0) if previous.get('steps', 0) <= first_step
+                     else 0.0)
   writer = diag = None
   if jax.process_index() == 0:
     writer = writers.MetricWriter(workdir, resume_step=first_step)

@@ -50,7 +50,8 @@ def test_wgan_gp_with_minibatch_discrimination_penalises_each_examples_own_gradi
   eps = jax.random.uniform(jax.random.PRNGKey(2), (config.batch_size,))
   m = _critic_measurements(run, fns, real, fake, {'eps': eps})
   x_hat = eps[:, None] * real + (1.0 - eps[:, None]) * fake
-  critic = lambda x: models.apply(run.d_model, run.state.d_params, {}, x, train=True)[0]  # noqa: E731
+  def critic(x):
+    return models.apply(run.d_model, run.state.d_params, {}, x, train=True)[0]
   norms = np.sqrt(_sq_norms(_own_gradients(critic, x_hat)))
   np.testing.assert_allclose(m['gp'], np.mean((norms - 1.0) ** 2), rtol=1e-5)
   # The summed-output gradient the penalty once took is not that (cross-example terms).

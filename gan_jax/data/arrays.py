@@ -20,8 +20,7 @@ def stream_position(step, *, num_examples, per_step):
   Computed in Python integers: step x per_step passes 2^31 in long runs (8M steps of 256),
   where int32 arithmetic would wrap and break the one-permutation-per-epoch order.
   """
-  epoch, offset = divmod(int(step) * per_step, num_examples)
-  return epoch, offset
+  return divmod(int(step) * per_step, num_examples)
 
 
 def epoch_indices(key, epoch, offset, *, num_examples, per_step):

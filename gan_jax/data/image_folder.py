@@ -103,10 +103,10 @@ def read_images(files, *, size=None, channels=None, resize=False, workers=None):
     images = list(pool.map(_open, files))
   sizes = collections.Counter(im.size for im in images)
   target = (size[1], size[0]) if size else sizes.most_common(1)[0][0]  # PIL: (w, h).
-  odd = next((f for f, im in zip(files, images) if im.size != target), None)
+  odd = next(((f, im.size) for f, im in zip(files, images) if im.size != target), None)
   if odd and not resize:
-    w, h = next(im.size for im in images if im.size != target)
-    raise ImageFolderError(f'{odd} is {w}x{h} pixels, not {target[0]}x{target[1]} like the '
+    file, (w, h) = odd
+    raise ImageFolderError(f'{file} is {w}x{h} pixels, not {target[0]}x{target[1]} like the '
                            'others: resize the images to one size, or set '
                            'config.data_resize=True to centre-crop and resize them')
   if channels is None:
