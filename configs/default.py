@@ -2,9 +2,20 @@
 
 Fields every experiment has:
   seed: the run is a pure function of (config, seed).
+  num_seeds: N > 1 trains N independent runs, seeds seed .. seed+N-1, as one compiled
+    program (the state carries a leading seed axis; the step is vmapped over it). Seed k's
+    numbers equal a single run with seed+k; records in metrics.jsonl name their seed, one
+    checkpoint holds all seeds, and the summary gives each seed's values and mean +- std.
   dataset: data name: ring8, grid25 (2-D mixtures), mnist5k, digits8x8 (bundled real images),
+    stacked_mnist (three bundled digits as the channels of one image: 1,000 modes),
     folder:PATH (a folder of PNG/JPEG files; class subfolders become labels) or any
     TensorFlow Datasets image dataset (mnist, cifar10, celeb_a, svhn_cropped, ...).
+  data_radius: ring8's radius, the distance of its modes from the origin (0: the default, 2;
+    PacGAN's reference uses 1). Only ring8 has one: grid25's modes are fixed at
+    {-4, -2, 0, 2, 4}^2, so a non-zero value with any other dataset is refused.
+  data_std: the standard deviation of every component of ring8 or grid25 (0: the default,
+    0.02 and 0.05; PacGAN's ring uses 0.01). The modes evaluator's high-quality radius,
+    3 std, follows it. Refused (non-zero) for the image datasets.
   data_split, data_dir: the tfds split and data directory ('' for tfds's default).
   data_resize: folder datasets: centre-crop and resize images whose size differs from
     image_shape (or from the most common size) instead of refusing them.
@@ -12,8 +23,9 @@ Fields every experiment has:
     (machines without internet: False, and prepare it elsewhere with `tfds build`).
   image_shape: (H, W, C) the models are built for; () takes it from the data. Image configs
     set it, so pointing one at data of another shape is an error, not a different network.
-  model: mlp, dcgan (28/32/64 px) or resnet (SNGAN, 32 px).
-  g_width, d_width: base widths of the image models (DCGAN 64/64, SNGAN ResNet 256/128).
+  model: mlp, dcgan (28/32/64 px), resnet (SNGAN, 32 px) or metz (Stacked MNIST, 28 px).
+  g_width, d_width: base widths of the image models (DCGAN 64/64, SNGAN ResNet 256/128,
+    metz 8/2 for D = 1/4 G or 8/4 for D = 1/2 G).
   d_norm: critic normalisation: batch, layer, spectral or none (dcgan); spectral or none
     (resnet); none (mlp).
   num_classes: > 0 trains a class-conditional GAN (cGAN for dcgan, conditional BN and a
@@ -83,13 +95,23 @@ Fields every experiment has:
   best_metric, best_mode, keep_best: keep the keep_best evaluated states with the lowest
     ('min') or highest ('max') value of this evaluation metric in checkpoints_best/; ''
     disables it.
-  evals: evaluator names run every eval_every steps: modes (2-D mixtures), grid (a sample
+  evals: evaluator names run every eval_every steps: modes (2-D mixtures), stacked_modes
+    (Stacked MNIST: modes among the 1,000 digit triples and KL to uniform), grid (a sample
     grid PNG of images, one class per row when conditional), and, from one pass of the
     on-device Inception pipeline against the training images: fid, kid, pr (precision and
     recall), is (Inception Score; on 28x28 digits without Inception logits, the bundled
     digit classifier's score).
   num_eval_samples: generated samples per evaluation.
-  mlp: width, depth and activation of the MLP generator and critic.
+  mlp: the MLP generator and critic (model=mlp):
+    width, depth, activation: the generator's hidden layers, and the critic's unless set
+      apart below.
+    d_width, d_depth: the critic's hidden units and layers (0: width and depth).
+    d_maxout: K >= 2 makes each critic hidden layer d_width maxout units of K affine pieces
+      (Goodfellow et al. 2013; activation is then unused); 0 keeps dense + activation.
+    g_norm: batch (batch norm before each generator activation, its hidden layers then
+      without bias) or none.
+    init_std: > 0 draws every dense kernel of both networks from N(0, init_std) (ALI and
+      PacGAN's 0.02); 0 keeps flax's LeCun normal. Biases start at 0 either way.
   fid: settings of the Inception evaluators (fid, kid, pr, is):
     num_samples: generated samples per evaluation.
     num_reference: training images in the reference statistics (a fixed random subset when
@@ -102,7 +124,8 @@ Fields every experiment has:
     kid_subsets, kid_subset_size: KID's subsets (StyleGAN2-ADA: 100 of 1000).
     pr_k: the neighbourhood size of precision/recall.
     is_splits: Inception Score splits.
-    classifier: the digit classifier file for 'is' ('' = the cached one, trained on first use).
+    classifier: the digit classifier file for 'is' and 'stacked_modes' ('' = the cached one,
+      trained on first use).
 """
 import ml_collections
 
@@ -111,7 +134,10 @@ def get_config():
   """Returns the default config."""
   c = ml_collections.ConfigDict()
   c.seed = 0
+  c.num_seeds = 1
   c.dataset = 'ring8'
+  c.data_radius = 0.0
+  c.data_std = 0.0
   c.data_split = 'train'
   c.data_dir = ''
   c.data_download = True
@@ -173,7 +199,8 @@ def get_config():
   c.keep_best = 2
   c.evals = ('modes',)
   c.num_eval_samples = 2_500
-  c.mlp = ml_collections.ConfigDict(dict(width=128, depth=3, activation='relu'))
+  c.mlp = ml_collections.ConfigDict(dict(width=128, depth=3, activation='relu', d_width=0,
+                                         d_depth=0, d_maxout=0, g_norm='none', init_std=0.0))
   c.fid = ml_collections.ConfigDict(dict(
       num_samples=10_000, num_reference=50_000, batch_size=100, inception_weights='',
       reference='', kid_subsets=100, kid_subset_size=1_000, pr_k=3, is_splits=10,

@@ -116,6 +116,12 @@ def main(argv):
     sys.exit(f'error: {e}')
   if jax.process_index() != 0:
     return
+  mean, std = summary.get('mean'), summary.get('std')
+  if mean is not None:  # Several seeds: the spread, not every seed's figures.
+    shown = {k: v for k, v in summary.items() if k not in ('per_seed', 'mean', 'std')}
+    shown.update({k: f'{_summary_value(v)}+-{_summary_value(std[k])}'
+                  for k, v in mean.items()})
+    summary = {'seeds': len(summary['per_seed']), **shown}
   print('summary: ' + '  '.join(f'{k}={_summary_value(v)}' for k, v in summary.items()),
         flush=True)
 

@@ -6,15 +6,13 @@ axis. `make_train_step` maps them over the mesh with `jax.shard_map` inside one 
 All randomness of step t is drawn from fold_in(state.key, t) for the *global* batch before it
 is sharded, so a run's numbers do not depend on how many devices share it.
 """
-import functools
-
 import jax
 import jax.numpy as jnp
 import optax
 from jax import lax
 from jax.sharding import PartitionSpec as P
 
-from gan_jax import models, objectives, optim
+from gan_jax import models, objectives, optim, seeds
 from gan_jax.metrics import distances
 from gan_jax.models import layers
 from gan_jax.parallel import DATA_AXIS
@@ -306,7 +304,8 @@ def make_train_step(config, g_model, d_model, g_tx, d_tx, mesh):
   Returns:
     train_step(state, batch) -> (state, measurements), with `state` donated. `batch['x']`
     has shape (n_critic, global_batch, ...); `batch['y']` (n_critic, global_batch) holds the
-    labels when the models are conditional.
+    labels when the models are conditional. With config.num_seeds > 1 the state, the batch
+    and the measurements have a leading seed axis, and the step is vmapped over it.
   """
   fns = StepFunctions(config, g_model, d_model, g_tx, d_tx)
   # check_vma=False gives pmap's semantics: a gradient taken on one device is that device's
@@ -323,8 +322,7 @@ def make_train_step(config, g_model, d_model, g_tx, d_tx, mesh):
         in_specs=(P(), P(None, DATA_AXIS), specs),
         out_specs=(P(), P()), check_vma=False)(state, critic_inputs, generator_inputs)
 
-  @functools.partial(jax.jit, donate_argnums=0)
-  def train_step(state, batch):
+  def one_seed_step(state, batch):
     n = config.n_critic
     critic_inputs, generator_inputs, unroll = fns.draw_randomness(
         state, batch['x'].shape[1], batch['x'].shape[2:])
@@ -345,4 +343,4 @@ def make_train_step(config, g_model, d_model, g_tx, d_tx, mesh):
     state, measurements = sharded_step(state, critic_inputs, generator_inputs)
     return state.replace(step=state.step + 1), measurements
 
-  return train_step
+  return jax.jit(seeds.vmap(config, one_seed_step), donate_argnums=0)

@@ -10,7 +10,7 @@ import jax
 import numpy as np
 
 from gan_jax import checkpoint, data, diagnostics, evaluate, models, optim, parallel, progress
-from gan_jax import steps, validation
+from gan_jax import seeds, steps, validation
 from gan_jax import state as state_lib
 from gan_jax import writers
 
@@ -59,11 +59,12 @@ class StopRequest:
       signal.signal(sig, handler)
 
 
-def _check_finite(measurements, step, last_checked):
+def _check_finite(measurements, step, last_checked, where=''):
   bad = sorted(k for k, v in measurements.items() if not np.all(np.isfinite(v)))
   if bad:
-    raise NonFiniteError(f'non-finite {", ".join(bad)} between steps {last_checked + 1} '
-                         f'and {step}; lower the learning rates or set gradient clipping')
+    raise NonFiniteError(f'non-finite {", ".join(bad)}{where} between steps '
+                         f'{last_checked + 1} and {step}; lower the learning rates or set '
+                         'gradient clipping')
 
 
 _CONSOLE = ('steps_per_sec', 'd_loss', 'g_loss', 'd_real', 'd_fake', 'd_accuracy', 'gp', 'r1')
@@ -75,8 +76,12 @@ def _format(measurements, names=None):
   return '  '.join(f'{n}={measurements[n]:.4g}' for n in names)
 
 
-def _scalars(measurements):
-  return {k: float(v) for k, v in parallel.fetch(measurements).items()}
+def _per_seed(config, measurements):
+  """One {name: float} dict per seed from the fetched measurements (seed axis first)."""
+  fetched = parallel.fetch(measurements)
+  if not seeds.stacked(config):
+    return [{k: float(v) for k, v in fetched.items()}]
+  return [{k: float(v[i]) for k, v in fetched.items()} for i in range(config.num_seeds)]
 
 
 class Run:
@@ -102,17 +107,34 @@ class Run:
                                             self.mesh)
     self.evaluators = evaluate.build(config, self.dataset, self.g_model, self.mesh)
     self.evaluation_view = evaluate.make_evaluation_view(config, self.g_model, self.mesh)
+    self.seeds = seeds.values(config)
+
+  def seed_state(self, index):
+    """The evaluation view (evaluate.make_evaluation_view) of seed number `index`."""
+    return self.evaluation_view(seeds.take(self.config, self.state, index))
 
 
 def _evaluate(run, step, writer):
-  """Runs every evaluator, writes its metrics and pictures, and returns the metrics."""
-  metrics, state = {}, run.evaluation_view(run.state)
+  """Runs every evaluator on every seed, writes the metrics and pictures, and returns one
+  metrics dict per seed."""
+  per_seed = []
+  for index, seed in enumerate(run.seeds):
+    metrics = _evaluate_seed(run, run.seed_state(index), step, writer, seed)
+    per_seed.append(metrics)
+    log.info('eval step %d%s: %s', step, f' seed {seed}' if len(run.seeds) > 1 else '',
+             _format(metrics))
+  return per_seed
+
+
+def _evaluate_seed(run, state, step, writer, seed):
+  """Runs every evaluator on one seed's state; writes and returns its metrics."""
+  metrics = {}
   for name, evaluator in run.evaluators.items():
     values, artifacts = evaluator.run(state)
     metrics.update(values)
     if not writer:
       continue
-    path = os.path.join(writer.workdir, f'{name}_{step:07d}.png')
+    path = os.path.join(writer.seed_dir(seed), f'{name}_{step:07d}.png')
     if 'scatter' in artifacts:
       title = f'step {step}: ' + ', '.join(f'{k} {v:.3g}' for k, v in values.items())
       writers.plot_samples(path, artifacts['scatter'], artifacts['centers'], title)
@@ -122,34 +144,36 @@ def _evaluate(run, step, writer):
                         row_labels=artifacts.get('grid_row_labels'))
     else:
       continue
-    writer.write_image(step, name, path)
+    writer.write_image(step, name, path, seed)
   if writer:
-    writer.write(step, metrics, 'eval')
-  log.info('eval step %d: %s', step, _format(metrics))
+    writer.write(step, metrics, 'eval', seed)
   return metrics
 
 
 def train_and_evaluate(config, workdir):
   """Trains and evaluates one experiment in `workdir`, resuming from its latest checkpoint.
 
-  Writes config.json, metrics.jsonl (a line per log and eval event), TensorBoard events,
-  a sample plot per evaluation, checkpoints, and curves.png and summary.json at the end
-  (files other than checkpoints from process 0 only). SIGTERM or SIGINT checkpoint the
-  current step and end the run early; rerunning the same command resumes it exactly.
+  Writes config.json, metrics.jsonl (a line per log and eval event, each naming its seed),
+  TensorBoard events, a sample plot per evaluation, checkpoints, and curves.png and
+  summary.json at the end (files other than checkpoints from process 0 only); a run of
+  several seeds writes each seed's events, plots and curves under workdir/seed_S. SIGTERM or
+  SIGINT checkpoint the current step and end the run early; rerunning the same command
+  resumes it exactly.
 
   Args:
     config: the experiment ConfigDict (validated here before any work).
     workdir: output directory.
   Returns:
     A summary dict: steps, seconds, why the run stopped early if it did, and the last
-    evaluation's metrics.
+    evaluation's metrics; for several seeds, those of each seed under 'per_seed' and their
+    'mean' and 'std'.
   """
   start = time.time()
   run = Run(config)
   _prepare_workdir(workdir)
   ckpt = checkpoint.Checkpointer(workdir, config)
   run.state = ckpt.restore(run.state)
-  first_step = int(parallel.fetch(run.state.step))
+  first_step = seeds.current_step(run.state)
   previous = _read_summary(workdir)
   if first_step >= config.num_steps and previous.get('steps') == first_step:
     ckpt.close()
@@ -160,40 +184,60 @@ def train_and_evaluate(config, workdir):
   # Wall time of the earlier segments of a resumed run (those that wrote a summary).
   earlier_seconds = (previous.get('seconds', 0.0) if previous.get('steps', 0) <= first_step
                      else 0.0)
-  writer = diag = None
+  writer = diags = None
   if jax.process_index() == 0:
-    writer = writers.MetricWriter(workdir, resume_step=first_step)
-    diag = diagnostics.Diagnostics(config)
-    diag.replay(writers.read_metrics(workdir))  # Resumed: warn as an unbroken run would.
+    writer = writers.MetricWriter(workdir, resume_step=first_step, seeds=run.seeds)
+    records = writers.read_metrics(workdir)
+    diags = {}
+    for seed in run.seeds:
+      diags[seed] = diagnostics.Diagnostics(config)
+      diags[seed].replay(writers.of_seed(records, seed))  # Resumed: warn as if unbroken.
     with open(os.path.join(workdir, 'config.json'), 'w', encoding='utf-8') as f:
       f.write(config.to_json_best_effort(indent=2, sort_keys=True) + '\n')
-  log.info('%d devices; generator %d params, critic %d params; starting at step %d',
-           jax.device_count(), models.count_params(run.state.g_params),
-           models.count_params(run.state.d_params), first_step)
+  log.info('%d devices, %d seeds; generator %d params, critic %d params; starting at step %d',
+           jax.device_count(), len(run.seeds),
+           models.count_params(seeds.take(config, run.state, 0).g_params),
+           models.count_params(seeds.take(config, run.state, 0).d_params), first_step)
   stop = StopRequest()
   try:
-    summary = _loop(run, config, ckpt, writer, diag, stop, first_step)
+    summary = _loop(run, config, ckpt, writer, diags, stop, first_step)
     if config.best_metric and ckpt.best_step() is not None:
       summary['best_step'] = ckpt.best_step()
   finally:
     stop.restore()
     ckpt.close()
-  summary = {'steps': int(parallel.fetch(run.state.step)),
+  summary = {'steps': seeds.current_step(run.state),
              'seconds': round(earlier_seconds + time.time() - start, 2), **summary}
   if writer:
-    records = writers.read_metrics(workdir)
-    writers.plot_curves(os.path.join(workdir, 'curves.png'), records)
-    last_eval = next((r for r in reversed(records) if r['event'] == 'eval'), {})
-    summary.update({k: v for k, v in last_eval.items() if k not in ('step', 'event')})
-    summary['warnings'] = sorted({r['warning'] for r in records if r['event'] == 'warning'})
-    best = [r[config.best_metric] for r in records if r['event'] == 'eval'
-            and r['step'] == summary.get('best_step') and config.best_metric in r]
-    if best:
-      summary[f'best_{config.best_metric}'] = best[-1]
+    summary.update(_write_results(config, workdir, run.seeds, summary.get('best_step')))
     with open(os.path.join(workdir, 'summary.json'), 'w', encoding='utf-8') as f:
       json.dump(summary, f, indent=2)
     writer.close()
   return summary
+
+
+def _write_results(config, workdir, run_seeds, best_step):
+  """Draws each seed's curves and returns the summary's results: the last evaluation's
+  metrics, the warnings and the best metric (per seed, with mean and std, for several)."""
+  records = writers.read_metrics(workdir)
+  per_seed = []
+  for seed in run_seeds:
+    mine = writers.of_seed(records, seed)
+    name = 'curves.png' if len(run_seeds) == 1 else os.path.join(f'seed_{seed}', 'curves.png')
+    writers.plot_curves(os.path.join(workdir, name), mine,
+                        title='training curves' if len(run_seeds) == 1 else f'seed {seed}')
+    last_eval = next((r for r in reversed(mine) if r['event'] == 'eval'), {})
+    result = {k: v for k, v in last_eval.items() if k not in ('step', 'event', 'seed')}
+    result['warnings'] = sorted({r['warning'] for r in mine if r['event'] == 'warning'})
+    best = [r[config.best_metric] for r in mine if r['event'] == 'eval'
+            and r['step'] == best_step and config.best_metric in r]
+    if best:
+      result[f'best_{config.best_metric}'] = best[-1]
+    per_seed.append(result)
+  if len(run_seeds) == 1:
+    return per_seed[0]
+  return {'per_seed': {str(seed): r for seed, r in zip(run_seeds, per_seed)},
+          **seeds.mean_std(per_seed)}
 
 
 def _read_summary(workdir):
@@ -205,14 +249,30 @@ def _read_summary(workdir):
     return {}
 
 
-def _warn(diag, writer, step, record):
-  """Logs and records the diagnostics' warnings about one train or eval record."""
-  for name, detail in diag.observe(record) if diag else ():
-    log.warning('warning at step %d: %s: %s', step, name, detail)
-    writer.write(step, {'warning': name, 'detail': detail}, 'warning')
+def _warn(diags, writer, step, records):
+  """Logs and records the diagnostics' warnings about one train or eval record per seed."""
+  for seed, record in zip(diags or (), records):
+    for name, detail in diags[seed].observe(record):
+      where = f' seed {seed}' if len(diags) > 1 else ''
+      log.warning('warning at step %d%s: %s: %s', step, where, name, detail)
+      writer.write(step, {'warning': name, 'detail': detail}, 'warning', seed)
 
 
-def _loop(run, config, ckpt, writer, diag, stop, first_step):
+def _log_train(run, config, writer, diags, step, per_seed):
+  """Writes one train record per seed, logs the progress line and runs the diagnostics."""
+  for seed, measurements in zip(run.seeds, per_seed):
+    if writer:
+      writer.write(step, measurements, 'train', seed)
+  shown = per_seed[0] if len(per_seed) == 1 else seeds.mean_std(per_seed)['mean']
+  log.info('step %d/%d (%.0f%%, ETA %s)  %s%s', step, config.num_steps,
+           100.0 * step / config.num_steps,
+           progress.format_seconds((config.num_steps - step) / shown['steps_per_sec']),
+           f'mean of {len(per_seed)} seeds: ' if len(per_seed) > 1 else '',
+           _format(shown, _CONSOLE))
+  _warn(diags, writer, step, [{'event': 'train', **m} for m in per_seed])
+
+
+def _loop(run, config, ckpt, writer, diags, stop, first_step):
   """Runs steps first_step+1 .. num_steps; returns {'stopped_by': SIGNAL} if interrupted."""
   last_log_step, last_log_time = first_step, time.time()
   last_saved = first_step  # The newest state known to be finite.
@@ -220,24 +280,22 @@ def _loop(run, config, ckpt, writer, diag, stop, first_step):
     run.state, measurements = run.train_step(run.state, run.dataset.batch_at(step - 1))
     final = step == config.num_steps
     if step % config.log_every == 0 or final:
-      measurements = _scalars(measurements)  # The loop's only host sync.
-      _check_finite(measurements, step, last_log_step)
+      per_seed = _per_seed(config, measurements)  # The loop's only host sync.
+      for seed, measured in zip(run.seeds, per_seed):
+        _check_finite(measured, step, last_log_step,
+                      f' (seed {seed})' if len(per_seed) > 1 else '')
       now = time.time()
-      measurements['steps_per_sec'] = (step - last_log_step) / (now - last_log_time)
+      for measured in per_seed:
+        measured['steps_per_sec'] = (step - last_log_step) / (now - last_log_time)
       last_log_step, last_log_time = step, now
-      if writer:
-        writer.write(step, measurements, 'train')
-      log.info('step %d/%d (%.0f%%, ETA %s)  %s', step, config.num_steps,
-               100.0 * step / config.num_steps,
-               progress.format_seconds((config.num_steps - step)
-                                       / measurements['steps_per_sec']),
-               _format(measurements, _CONSOLE))
-      _warn(diag, writer, step, {'event': 'train', **measurements})
+      _log_train(run, config, writer, diags, step, per_seed)
     pause = time.time()
     if step % config.eval_every == 0 or final:
-      metrics = _evaluate(run, step, writer)
-      _warn(diag, writer, step, {'event': 'eval', **metrics})
-      ckpt.save_best(step, run.state, metrics)
+      per_seed = _evaluate(run, step, writer)
+      _warn(diags, writer, step, [{'event': 'eval', **m} for m in per_seed])
+      # Several seeds share one checkpoint, ranked by their mean.
+      ckpt.save_best(step, run.state, per_seed[0] if len(per_seed) == 1
+                     else seeds.mean_std(per_seed)['mean'])
     if step % config.checkpoint_every == 0 or final or stop.signal:
       if not ckpt.save(step, run.state):
         raise NonFiniteError(f'the training state became non-finite between steps '

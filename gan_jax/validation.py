@@ -57,7 +57,8 @@ def validate(config):
   _check_choice(config, 'optimizer', optim.OPTIMIZERS)
   _check_choice(config, 'g_schedule', optim.SCHEDULES)
   _check_choice(config, 'd_schedule', optim.SCHEDULES)
-  for field in ('num_steps', 'batch_size', 'n_critic', 'z_dim', 'log_every', 'eval_every',
+  for field in ('num_steps', 'num_seeds', 'batch_size', 'n_critic', 'z_dim', 'log_every',
+                'eval_every',
                 'ema_standing_batches',
                 'checkpoint_every', 'keep_checkpoints', 'keep_best', 'num_eval_samples',
                 'g_width', 'd_width', 'mlp.width', 'mlp.depth', 'fid.num_samples',
@@ -67,9 +68,9 @@ def validate(config):
   _check_number(config, 'seed', integer=True, low=0, low_inclusive=True)
   _check_number(config, 'ema_start', integer=True, low=0, low_inclusive=True)
   _check_number(config, 'num_classes', integer=True, low=0, low_inclusive=True)
-  if config.num_classes and config.model == 'mlp':
+  if config.num_classes and config.model in ('mlp', 'metz'):
     raise ConfigError(f'config.num_classes={config.num_classes} needs a conditional model; '
-                      "config.model='mlp' is unconditional (use dcgan or resnet)")
+                      f'config.model={config.model!r} is unconditional (use dcgan or resnet)')
   for field in ('g_lr', 'd_lr'):
     _check_number(config, field, integer=False, low=0)
   for field in ('gp_weight', 'wgan_clip', 'r1_gamma', 'g_grad_clip', 'd_grad_clip'):
@@ -86,6 +87,8 @@ def validate(config):
   if config.mlp.activation not in mlp.ACTIVATIONS:
     raise ConfigError(f'config.mlp.activation={config.mlp.activation!r} is not allowed; '
                       f'choose one of: {", ".join(sorted(mlp.ACTIVATIONS))}')
+  _check_mlp(config)
+  _check_mixture(config)
   for name in config.evals:
     if name not in evaluate.NAMES:
       raise ConfigError(f'config.evals names {name!r}, which is not an evaluator; choose '
@@ -111,6 +114,41 @@ def validate(config):
   if 'modes' in config.evals and config.dataset not in data.mixtures.MIXTURES:
     raise ConfigError(f"config.evals has 'modes', which needs a Gaussian-mixture dataset, "
                       f'but config.dataset={config.dataset!r}')
+  if 'stacked_modes' in config.evals and config.dataset != data.stacked_mnist.NAME:
+    raise ConfigError(f"config.evals has 'stacked_modes', which needs "
+                      f"config.dataset='stacked_mnist', not {config.dataset!r}")
+  inception = [n for n in config.evals if n in evaluate.INCEPTION_METRICS]
+  if inception and config.dataset == data.stacked_mnist.NAME:
+    # Its stacks are drawn afresh each step: there is no image set to take statistics of.
+    raise ConfigError(f'config.evals has {inception[0]!r}, which needs a fixed set of '
+                      "training images; stacked_mnist has none: use 'stacked_modes'")
+
+
+def _check_mlp(config):
+  """The MLP's critic shape, maxout, generator norm and initialisation (config.mlp)."""
+  for field in ('d_width', 'd_depth', 'd_maxout'):
+    _check_number(config, f'mlp.{field}', integer=True, low=0, low_inclusive=True)
+  if config.mlp.d_maxout == 1:
+    raise ConfigError('config.mlp.d_maxout=1 is a maxout of one piece, a linear layer: use 0 '
+                      'for dense layers with config.mlp.activation, or 2 or more pieces')
+  if config.mlp.g_norm not in mlp.G_NORMS:
+    raise ConfigError(f'config.mlp.g_norm={config.mlp.g_norm!r} is not allowed; choose one '
+                      f'of: {", ".join(sorted(mlp.G_NORMS))}')
+  _check_number(config, 'mlp.init_std', integer=False, low=0, low_inclusive=True)
+
+
+def _check_mixture(config):
+  """The 2-D mixtures' radius and standard deviation (0 keeps the dataset's own)."""
+  for field in ('data_radius', 'data_std'):
+    _check_number(config, field, integer=False, low=0, low_inclusive=True)
+    if config[field] and config.dataset not in data.mixtures.MIXTURES:
+      raise ConfigError(f'config.{field}={config[field]} applies to the 2-D mixtures '
+                        f'({", ".join(data.mixtures.MIXTURES)}), not to '
+                        f'config.dataset={config.dataset!r}: set it to 0')
+  if config.data_radius and config.dataset not in data.mixtures.HAS_RADIUS:
+    raise ConfigError(f'config.data_radius={config.data_radius} applies only to '
+                      f'{", ".join(data.mixtures.HAS_RADIUS)}: the modes of '
+                      f'config.dataset={config.dataset!r} are fixed, so set it to 0')
 
 
 def _check_stabilisation(config):

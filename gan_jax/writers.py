@@ -28,46 +28,74 @@ def _json_value(value):
 class MetricWriter:
   """Appends one JSON object per event to metrics.jsonl and mirrors scalars to TensorBoard.
 
+  A run of several seeds keeps one metrics.jsonl (each record names its seed) and gives
+  every seed a directory workdir/seed_S for its TensorBoard events and pictures, so
+  TensorBoard overlays the seeds as runs.
+
   Args:
     workdir: the run's directory (must exist).
     resume_step: the step the run resumes from. Records of later steps, written before an
       interruption, are dropped: the resumed run writes them again, identically.
+    seeds: the seeds the run trains.
   """
 
-  def __init__(self, workdir, resume_step=0):
+  def __init__(self, workdir, resume_step=0, seeds=(0,)):
     self.workdir = workdir
+    self._seeds = list(seeds)
     _drop_records_after(os.path.join(workdir, METRICS_FILE), resume_step)
     self._jsonl = open(os.path.join(workdir, METRICS_FILE), 'a', encoding='utf-8')
-    self._tb = tensorboardX.SummaryWriter(logdir=workdir, flush_secs=30)
+    self._tb = {}
+    for seed in self._seeds:
+      os.makedirs(self.seed_dir(seed), exist_ok=True)
+      self._tb[seed] = tensorboardX.SummaryWriter(logdir=self.seed_dir(seed), flush_secs=30)
 
-  def write(self, step, metrics, event):
+  def seed_dir(self, seed):
+    """Where seed `seed`'s events and pictures go: the workdir itself for one seed."""
+    return (self.workdir if len(self._seeds) == 1
+            else os.path.join(self.workdir, f'seed_{seed}'))
+
+  def write(self, step, metrics, event, seed=None):
     """Records `metrics` (a flat dict) at `step` for `event` ('train', 'eval' or 'warning').
 
-    metrics.jsonl keeps the flat names; TensorBoard gets finite scalars as
+    metrics.jsonl keeps the flat names and the seed; TensorBoard gets finite scalars as
     `train/NAME` or `eval/NAME`, and a warning ({'warning': name, 'detail': text}) as the
     text `diagnostics/NAME`.
+
+    Args:
+      step, metrics, event: as above.
+      seed: the seed they belong to (None: the run's first).
     """
-    record = {'step': int(step), 'event': event,
+    seed = self._seeds[0] if seed is None else seed
+    record = {'step': int(step), 'event': event, 'seed': seed,
               **{k: _json_value(v) for k, v in metrics.items()}}
     self._jsonl.write(json.dumps(record) + '\n')
     self._jsonl.flush()
+    tb = self._tb[seed]
     if event == 'warning':
-      self._tb.add_text(tensorboard_tag(event, metrics['warning']),
-                        str(metrics.get('detail', '')), int(step))
+      tb.add_text(tensorboard_tag(event, metrics['warning']), str(metrics.get('detail', '')),
+                  int(step))
       return
     for name, value in metrics.items():
       if (isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
           and math.isfinite(value)):
-        self._tb.add_scalar(tensorboard_tag(event, name), float(value), int(step))
+        tb.add_scalar(tensorboard_tag(event, name), float(value), int(step))
 
-  def write_image(self, step, name, path):
-    """Adds a PNG file to TensorBoard as `samples/NAME`."""
+  def write_image(self, step, name, path, seed=None):
+    """Adds a PNG file to seed `seed`'s TensorBoard (None: the first's) as `samples/NAME`."""
     image = plt.imread(path)[..., :3]
-    self._tb.add_image(f'samples/{name}', image, int(step), dataformats='HWC')
+    self._tb[self._seeds[0] if seed is None else seed].add_image(
+        f'samples/{name}', image, int(step), dataformats='HWC')
 
   def close(self):
     self._jsonl.close()
-    self._tb.close()
+    for tb in self._tb.values():
+      tb.close()
+
+
+def of_seed(records, seed):
+  """The metrics.jsonl records of seed `seed` (records without a seed belong to every seed:
+  runs before the seed field had one)."""
+  return [r for r in records if r.get('seed', seed) == seed]
 
 
 def tensorboard_tag(event, name):

@@ -81,10 +81,11 @@ def bench_full_fid(pipe, num_samples):
   c = image_common.dcgan('cifar10', (32, 32, 3))  # The DCGAN32 generator of the configs.
   g_model, _ = models.build(c, (32, 32, 3))
   params, state = models.init(g_model, jax.random.PRNGKey(0), jnp.zeros((1, 100)))
-  run = pipe.generator(g_model, num_samples, 100, 0, jax.random.PRNGKey(1))
-  out, first = _timed(run, params, state)
+  run = pipe.generator(g_model, num_samples, 100, 0)
+  key = jax.random.PRNGKey(1)
+  out, first = _timed(run, params, state, key)
   start = time.perf_counter()
-  out = jax.block_until_ready(run(params, state))
+  out = jax.block_until_ready(run(params, state, key))
   fid.frechet_distance(out['mu'], out['sigma'], out['mu'], out['sigma'])
   wall = time.perf_counter() - start
   _emit(workload='fid_dcgan32', num_samples=num_samples, batch=pipe.batch_size,

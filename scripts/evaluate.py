@@ -8,7 +8,8 @@ Uses the run's own evaluators (the same on-device pipeline, reference statistics
 latents as training-time evaluations, so `--num_samples` equal to the run's reproduces its
 logged figures), with the weights evaluation uses (EMA, with their standing batch-norm
 statistics). Prints a table and writes it as JSON to --out (default
-WORKDIR/eval_STEP_NUM.json; an existing file is never overwritten).
+WORKDIR/eval_STEP_NUM.json; an existing file is never overwritten). A run of several seeds
+is evaluated seed by seed, with the mean and std over them.
 """
 import json
 import os
@@ -17,7 +18,7 @@ import sys
 from absl import app, flags
 from absl import logging as absl_logging
 
-from gan_jax import checkpoint, evaluate, progress, train
+from gan_jax import checkpoint, evaluate, progress, seeds, train
 from gan_jax.data.tfds import DataUnavailableError
 from gan_jax.metrics import inception_weights, stats_files
 from gan_jax.validation import ConfigError
@@ -93,23 +94,33 @@ def main(argv):
       out = _OUT.value or os.path.join(_WORKDIR.value, f'eval_{step}_{_NUM.value}.json')
       if os.path.exists(out):
         sys.exit(f'error: {out} exists; pass another --out (nothing was overwritten)')
-      state = run.evaluation_view(ckpt.restore(run.state, step))
+      run.state = ckpt.restore(run.state, step)
     finally:
       ckpt.close()
-    metrics = {}
-    for evaluator in run.evaluators.values():
-      metrics.update(evaluator.run(state)[0])
+    per_seed = []
+    for index in range(len(run.seeds)):
+      state, metrics = run.seed_state(index), {}
+      for evaluator in run.evaluators.values():
+        metrics.update(evaluator.run(state)[0])
+      per_seed.append({k: float(v) for k, v in metrics.items()})
   except (ConfigError, checkpoint.CheckpointError, DataUnavailableError,
           inception_weights.WeightsUnavailableError, stats_files.StatsFileError) as e:
     sys.exit(f'error: {e}')
   except (AttributeError, KeyError) as e:
     sys.exit(f'error: {checkpoint.missing_field_message(_WORKDIR.value, e)}')
   record = {'workdir': _WORKDIR.value, 'step': step, 'num_samples': _NUM.value,
-            'evals': list(config.evals), **{k: float(v) for k, v in metrics.items()}}
+            'evals': list(config.evals)}
+  if len(run.seeds) == 1:
+    record.update(per_seed[0])
+    table = _table(per_seed[0])
+  else:
+    record['per_seed'] = {str(seed): m for seed, m in zip(run.seeds, per_seed)}
+    record.update(seeds.mean_std(per_seed))
+    table = '\n\n'.join(f'seed {seed}:\n{_table(m)}' for seed, m in zip(run.seeds, per_seed))
+    table += f'\n\nmean over {len(run.seeds)} seeds:\n{_table(record["mean"])}'
   with open(out, 'w', encoding='utf-8') as f:
     json.dump(record, f, indent=2)
-  print(f'{_WORKDIR.value}, step {step}, {_NUM.value} samples:\n{_table(metrics)}\n'
-        f'wrote {out}')
+  print(f'{_WORKDIR.value}, step {step}, {_NUM.value} samples:\n{table}\nwrote {out}')
 
 
 if __name__ == '__main__':

@@ -18,7 +18,7 @@ from absl import logging as absl_logging
 import jax
 import numpy as np
 
-from gan_jax import checkpoint, evaluate, parallel, progress, train, writers
+from gan_jax import checkpoint, evaluate, progress, seeds, train, writers
 
 _WORKDIR = flags.DEFINE_string('workdir', None, 'A run directory with config.json and '
                                'checkpoints/.')
@@ -26,6 +26,8 @@ _NUM = flags.DEFINE_integer('num', 64, 'How many samples.')
 _LABEL = flags.DEFINE_integer('label', None, 'Conditional models: the class to sample '
                               '(default: classes in turn).')
 _SEED = flags.DEFINE_integer('seed', 0, 'Seed of the latents.')
+_RUN_SEED = flags.DEFINE_integer('run_seed', None, 'A run of several seeds (num_seeds > 1): '
+                                 'the seed to sample (default: its first).')
 _OUT = flags.DEFINE_string('out', None, 'Output path without extension.')
 _INTERPOLATE = flags.DEFINE_integer(
     'interpolate', None, 'Image models: also write OUT_interp.png, this many steps (>= 2) of '
@@ -58,6 +60,10 @@ def main(argv):
     run = train.Run(config)
   except (AttributeError, KeyError) as e:
     sys.exit(f'error: {checkpoint.missing_field_message(_WORKDIR.value, e)}')
+  run_seed = run.seeds[0] if _RUN_SEED.value is None else _RUN_SEED.value
+  if run_seed not in run.seeds:
+    sys.exit(f'error: --run_seed={run_seed} is not a seed of this run; its seeds: '
+             f'{", ".join(map(str, run.seeds))}')
   if _INTERPOLATE.value is not None and len(run.dataset.sample_shape) != 3:
     sys.exit(f'error: --interpolate needs an image model; dataset {config.dataset!r} has '
              f'samples of shape {tuple(run.dataset.sample_shape)}')
@@ -65,7 +71,8 @@ def main(argv):
   if ckpt.latest_step() is None:
     sys.exit(f'error: no checkpoint in {ckpt.directory}')
   try:
-    state = run.evaluation_view(ckpt.restore(run.state))
+    run.state = ckpt.restore(run.state)
+    state = run.seed_state(run.seeds.index(run_seed))
   except checkpoint.CheckpointError as e:
     sys.exit(f'error: {e}')
   finally:
@@ -77,7 +84,7 @@ def main(argv):
               else np.arange(_NUM.value) % config.num_classes)
   out = evaluate.make_sampler(run.g_model, run.mesh, z, labels)(state)
   os.makedirs(os.path.dirname(os.path.abspath(_OUT.value)), exist_ok=True)
-  step = int(parallel.fetch(state.step))
+  step = seeds.current_step(state)
   arrays = {} if labels is None else {'labels': labels}
   written = [_OUT.value + '.npz', _OUT.value + '.png']
   if out.ndim == 4:

@@ -70,8 +70,8 @@ def reference(tmp_path_factory):
   return workdir
 
 
-def _interrupt_when_saved(workdir, sig, min_step):
-  proc = _main(workdir, *SMOKE)
+def _interrupt_when_saved(workdir, sig, min_step, args=tuple(SMOKE)):
+  proc = _main(workdir, *args)
   deadline = time.time() + 240
   while not any(s >= min_step for s in _steps_saved(workdir)):
     if proc.poll() is not None or time.time() > deadline:
@@ -93,6 +93,22 @@ def test_sigkill_at_an_arbitrary_step_then_rerun_matches_uninterrupted_run(refer
   _assert_same_state(restored_state(_smoke_config(), workdir),
                      restored_state(_smoke_config(), reference))
   assert _records(workdir) == _records(reference)
+
+
+def test_sigkill_of_a_many_seed_run_then_rerun_matches_uninterrupted_run(tmp_path):
+  args = [*SMOKE, '--config.num_seeds=3', '--config.num_steps=800']
+  config = _smoke_config()
+  config.num_seeds, config.num_steps = 3, 800
+  reference, workdir = str(tmp_path / 'reference'), str(tmp_path / 'killed')
+  code, _, err = _finish(_main(reference, *args))
+  assert code == 0, err[-2000:]
+  code, _, _ = _interrupt_when_saved(workdir, signal.SIGKILL, 300, args)
+  assert code == -signal.SIGKILL and max(_steps_saved(workdir)) < 800
+  code, _, err = _finish(_main(workdir, *args))
+  assert code == 0, err[-2000:]
+  _assert_same_state(restored_state(config, workdir), restored_state(config, reference))
+  assert _records(workdir) == _records(reference)
+  assert {r['seed'] for r in _records(workdir)} == {0, 1, 2}
 
 
 def test_sigterm_checkpoints_the_current_step_and_exits_cleanly(reference, tmp_path):

@@ -1,5 +1,6 @@
 """Every experiment config: its smoke variant trains through the real training function
-(tfds datasets under tfds.testing.mock_data), and image-specific bad input is refused."""
+(tfds datasets under tfds.testing.mock_data), image-specific bad input is refused, and the
+PacGAN mixture protocol's variants carry the reference settings."""
 import importlib
 import math
 import os
@@ -9,17 +10,21 @@ import sys
 import pytest
 import tensorflow_datasets as tfds
 
-from gan_jax import evaluate, train
+from configs import pacgan_common, pacgan_grid, pacgan_ring
+from gan_jax import evaluate, train, validation
 from tests.conftest import ROOT, run_env
 
 IMAGE_CONFIGS = ['dcgan_mnist5k', 'cgan_mnist5k', 'dcgan_mnist', 'dcgan_cifar10',
                  'dcgan_celeba64', 'wgan_gp_cifar10', 'sngan_cifar10', 'sngan_cifar10_cond']
+PACGAN_CONFIGS = {'pacgan_ring': pacgan_ring, 'pacgan_grid': pacgan_grid}
 
 
 def test_every_config_file_is_covered():
   names = {f[:-3] for f in os.listdir(os.path.join(ROOT, 'configs'))
-           if f.endswith('.py') and f not in ('default.py', 'image_common.py')}
-  assert names == set(IMAGE_CONFIGS) | {'quickstart'}
+           if f.endswith('.py') and f not in ('default.py', 'image_common.py',
+                                              'pacgan_common.py')}
+  # stacked_mnist's smoke run and variants are tested in tests/test_stacked_mnist.py.
+  assert names == set(IMAGE_CONFIGS) | {'quickstart', 'stacked_mnist'} | set(PACGAN_CONFIGS)
 
 
 @pytest.mark.parametrize('name', IMAGE_CONFIGS)
@@ -74,3 +79,82 @@ def test_image_bad_input_is_a_one_line_error(tmp_path, args, expected):
   for part in expected:
     assert part in lines[0]
   assert not os.path.exists(tmp_path / 'run' / 'checkpoints')
+
+
+@pytest.mark.parametrize('variant', pacgan_common.VARIANTS)
+@pytest.mark.parametrize('name', PACGAN_CONFIGS)
+def test_pacgan_variants_carry_the_reference_protocol(name, variant):
+  c = PACGAN_CONFIGS[name].get_config(variant)
+  validation.validate(c)
+  mixture = {'pacgan_ring': ('ring8', 1.0, 0.01), 'pacgan_grid': ('grid25', 0.0, 0.05)}
+  assert (c.dataset, c.data_radius, c.data_std) == mixture[name]
+  assert dict(c.mlp) == dict(width=400, depth=4, activation='relu', g_norm='batch',
+                             d_width=200, d_depth=3, d_maxout=5, init_std=0.02)
+  assert (c.z_dim, c.g_lr, c.d_lr, c.num_steps) == (2, 1e-4, 1e-4, 400_000)
+  assert c.evals == ('modes',) and c.num_eval_samples == 2_500
+  # 100 packed samples per step, as the reference's batch.
+  assert c.batch_size == 100 * c.pac
+  expected = {
+      'gan': dict(pac=1, loss='ns', g_betas=(0.8, 0.999)),
+      'pacgan2': dict(pac=2, loss='ns'), 'pacgan3': dict(pac=3), 'pacgan4': dict(pac=4),
+      'minibatch': dict(d_minibatch='discrimination', minibatch_kernels=100,
+                        minibatch_dim=5, g_betas=(0.8, 0.999)),
+      'unrolled': dict(unrolled_steps=5, g_betas=(0.5, 0.999), d_betas=(0.5, 0.999)),
+      'wgan_gp': dict(loss='wgan_gp', n_critic=5, gp_weight=10.0, g_betas=(0.5, 0.9),
+                      d_betas=(0.5, 0.9)),
+      'best': dict(pac=2, loss='ns', r1_gamma=0.1, ema_decay=0.99, g_betas=(0.8, 0.999)),
+  }[variant]
+  assert {k: tuple(c[k]) if isinstance(c[k], (list, tuple)) else c[k]
+          for k in expected} == expected
+
+
+def test_pacgan_arguments_default_to_gan_and_unknown_ones_are_refused():
+  assert pacgan_common.parse(None) == ('gan', False)
+  assert pacgan_common.parse('smoke') == ('gan', True)
+  assert pacgan_common.parse('pacgan3,smoke') == ('pacgan3', True)
+  for bad in ('pacgan5', 'gan,pacgan2', 'best,pacgan2', 'smoke,smoke'):
+    with pytest.raises(ValueError, match='allowed: one of gan, pacgan2'):
+      pacgan_common.parse(bad)
+
+
+# Packing, minibatch discrimination and the gradient penalty each meet the batch-norm
+# generator and maxout critic here; the unrolled variant (validated above; twice as slow to
+# compile) shares its critic updates with these.
+@pytest.mark.parametrize('name,arg', [('pacgan_ring', 'pacgan3,smoke'),
+                                      ('pacgan_grid', 'minibatch,smoke'),
+                                      ('pacgan_grid', 'wgan_gp,smoke')])
+def test_pacgan_smoke_variants_train_and_score_modes(name, arg, tmp_path):
+  config = PACGAN_CONFIGS[name].get_config(arg)
+  summary = train.train_and_evaluate(config, str(tmp_path))
+  assert summary['steps'] == 2
+  assert 0 <= summary['modes'] <= {'pacgan_ring': 8, 'pacgan_grid': 25}[name]
+  assert 0.0 <= summary['hq_fraction'] <= 1.0
+
+
+BAD_MIXTURE_FIELDS = [
+    (dict(dataset='grid25', data_radius=1.0), ['config.data_radius=1.0', 'ring8', "'grid25'"]),
+    (dict(dataset='mnist5k', data_std=0.1, evals=()), ['config.data_std=0.1', 'mnist5k']),
+    (dict(data_std=-0.01), ['config.data_std=-0.01', '[0, inf)']),
+    (dict(mlp_d_maxout=1), ['config.mlp.d_maxout=1', 'linear']),
+    (dict(mlp_g_norm='layer'), ["config.mlp.g_norm='layer'", 'batch, none']),
+    (dict(mlp_d_depth=-1), ['config.mlp.d_depth=-1', '[0, inf)']),
+    (dict(mlp_init_std=-0.02), ['config.mlp.init_std=-0.02', '[0, inf)']),
+]
+
+
+@pytest.mark.parametrize('overrides,expected', BAD_MIXTURE_FIELDS,
+                         ids=[next(iter(o)) for o, _ in BAD_MIXTURE_FIELDS])
+def test_bad_mixture_and_mlp_fields_are_one_line_errors(overrides, expected):
+  c = pacgan_ring.get_config('smoke')
+  c.data_radius = 0.0
+  for key, value in overrides.items():
+    if key.startswith('mlp_'):
+      c.mlp[key[4:]] = value
+    else:
+      c[key] = value
+  with pytest.raises(validation.ConfigError) as error:
+    validation.validate(c)
+  message = str(error.value)
+  assert '\n' not in message
+  for part in expected:
+    assert part in message

@@ -1,12 +1,14 @@
-"""Datasets: the bundled real images, the (seed, step) data order, tfds under mock_data."""
+"""Datasets: the bundled real images, the 2-D mixtures' parameters, the (seed, step) data
+order, tfds under mock_data."""
 import jax
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
+from scipy import special
 from tensorflow_datasets.testing import test_utils
 
 from gan_jax import parallel, train
-from gan_jax.data import arrays, bundled
+from gan_jax.data import arrays, bundled, mixtures
 from gan_jax.data import tfds as tfds_data
 from tests.helpers import tiny_config
 
@@ -79,6 +81,45 @@ def test_array_batches_are_scaled_labelled_and_a_function_of_seed_and_step():
   np.testing.assert_array_equal(again['x'], batch['x'])
   other = jax.device_get(data.batch_at(4))
   assert not np.array_equal(other['x'], batch['x'])
+
+
+def _rice_mean(nu, sigma):
+  """E||x|| for x ~ N(mu, sigma^2 I_2) with ||mu|| = nu (the Rice distribution's mean)."""
+  x = -nu ** 2 / (2 * sigma ** 2)
+  # L_{1/2}(x) = e^{x/2} ((1 - x) I0(-x/2) - x I1(-x/2)), with the exponentially scaled
+  # Bessel functions absorbing e^{x/2} (the unscaled ones overflow at nu / sigma = 100).
+  laguerre = (1 - x) * special.i0e(-x / 2) - x * special.i1e(-x / 2)
+  return sigma * np.sqrt(np.pi / 2) * laguerre
+
+
+def test_the_ring_takes_its_radius_and_std_from_the_config():
+  config = tiny_config(data_radius=1.0, data_std=0.01, batch_size=8192)
+  data = mixtures.MixtureData(config, parallel.make_mesh())
+  assert data.mixture.std == 0.01
+  np.testing.assert_allclose(np.linalg.norm(data.mixture.centers, axis=1), 1.0)
+  x = np.asarray(jax.device_get(data.batch_at(5))['x'], np.float64).reshape(-1, 2)
+  radius = np.linalg.norm(x, axis=1)
+  # Standard errors: 0.01 / sqrt(8192) ~ 1.1e-4 for the mean, ~ 0.8% of std for the std.
+  mean = _rice_mean(1.0, 0.01)
+  np.testing.assert_allclose(radius.mean(), mean, atol=5e-4)
+  # E||x||^2 = nu^2 + 2 sigma^2.
+  np.testing.assert_allclose(radius.std(), np.sqrt(1.0 + 2 * 0.01 ** 2 - mean ** 2), rtol=0.05)
+  nearest = np.argmin(np.sum((x[:, None] - data.mixture.centers) ** 2, -1), axis=1)
+  np.testing.assert_allclose((x - data.mixture.centers[nearest]).std(0), 0.01, rtol=0.05)
+  assert np.bincount(nearest, minlength=8).min() > 0.8 * len(x) / 8
+  # Still a pure function of (seed, step).
+  again = mixtures.MixtureData(config, parallel.make_mesh()).batch_at(5)['x']
+  np.testing.assert_array_equal(np.asarray(again).reshape(-1, 2), x.astype(np.float32))
+
+
+def test_mixture_defaults_stay_and_only_the_ring_has_a_radius():
+  ring = mixtures.from_config(tiny_config())
+  np.testing.assert_allclose(np.linalg.norm(ring.centers, axis=1), 2.0)
+  assert ring.std == 0.02
+  grid = mixtures.from_config(tiny_config(dataset='grid25', data_std=0.1))
+  assert grid.std == 0.1 and sorted(set(grid.centers[:, 0])) == [-4, -2, 0, 2, 4]
+  with pytest.raises(ValueError, match='grid25 has no radius'):
+    mixtures.from_config(tiny_config(dataset='grid25', data_radius=1.0))
 
 
 def test_tfds_datasets_load_with_their_real_feature_specs_under_mock_data():

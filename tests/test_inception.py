@@ -114,7 +114,7 @@ def test_generator_pipeline_does_not_depend_on_device_count():
   for devices in (jax.devices()[:1], jax.devices()):
     p = pipeline.FeaturePipeline(parallel.make_mesh(devices), batch_size=8,
                                  keep_features=True)
-    outs.append(p.generator(g_model, 13, z_dim, 0, key)(params, state))
+    outs.append(p.generator(g_model, 13, z_dim, 0)(params, state, key))
   np.testing.assert_allclose(outs[0]['features'], outs[1]['features'], atol=1e-4)
   np.testing.assert_allclose(outs[0]['sigma'], outs[1]['sigma'], atol=1e-5)
   assert outs[0]['features'].shape == (13, 2048)
@@ -127,7 +127,7 @@ def test_generator_pipeline_in_chunks_embeds_exactly_the_generated_samples(embed
   key = jax.random.PRNGKey(3)
   mesh = parallel.make_mesh(jax.devices()[:1])
   out = pipeline.FeaturePipeline(mesh, batch_size=2, keep_features=True).generator(
-      g_model, 22, 4, 0, key)(params, state)
+      g_model, 22, 4, 0)(params, state, key)
   z = jnp.concatenate([jax.random.normal(jax.random.fold_in(key, i), (2, 4))
                        for i in range(11)])
   images = inception.to_uint8(models.apply(g_model, params, state, z, train=False)[0])

@@ -1,5 +1,5 @@
-"""Image models: shapes, the DCGAN table's parameter counts, spectral norm, conditioning,
-mixed precision."""
+"""Models: shapes, the DCGAN table's and PacGAN's parameter counts, spectral norm, maxout,
+batch norm, conditioning, mixed precision."""
 import re
 
 import flax.linen as nn
@@ -11,6 +11,7 @@ import pytest
 from configs import default
 from gan_jax import models
 from gan_jax.models import dcgan, layers, resnet
+from gan_jax.models import mlp as mlp_models
 
 
 def _init(module, x, labels=None):
@@ -148,7 +149,7 @@ def _output_dtypes(primitive, fn, *args):
 
 @pytest.mark.parametrize('model,shape,norm', [
     ('mlp', (2,), 'none'), ('dcgan', (32, 32, 3), 'batch'), ('dcgan', (28, 28, 1), 'spectral'),
-    ('resnet', (32, 32, 3), 'spectral')])
+    ('resnet', (32, 32, 3), 'spectral'), ('metz', (28, 28, 3), 'batch')])
 def test_bfloat16_models_compute_in_bfloat16_with_float32_params_and_outputs(model, shape, norm):
   config = default.get_config()
   config.model, config.d_norm, config.g_width, config.d_width = model, norm, 16, 16
@@ -204,3 +205,96 @@ def test_sngan_resnet_init_is_glorot_with_gain_sqrt2_on_residual_convs_only(num_
       assert 0.9 * limit <= top <= limit, ('/'.join(names), top, limit)
       checked.add(residual)
   assert checked == {True, False}
+
+
+def _pacgan_config(**mlp):
+  """The PacGAN mixture networks (configs/pacgan_common.py) with `mlp` overrides."""
+  config = default.get_config()
+  config.z_dim = 2
+  config.mlp.update(width=400, depth=4, g_norm='batch', d_width=200, d_depth=3, d_maxout=5,
+                    init_std=0.02)
+  config.mlp.update(mlp)
+  return config
+
+
+def test_maxout_is_the_max_over_consecutive_groups_of_pieces():
+  x = np.asarray(jax.random.normal(jax.random.PRNGKey(0), (6, 3)), np.float64)
+  layer = mlp_models.Maxout(features=4, pieces=5)
+  params = layer.init(jax.random.PRNGKey(1), jnp.asarray(x, jnp.float32))
+  w = np.asarray(params['params']['Dense_0']['kernel'], np.float64)
+  b = np.asarray(jax.random.normal(jax.random.PRNGKey(2), (20,)), np.float64)
+  params = {'params': {'Dense_0': {'kernel': jnp.asarray(w, jnp.float32),
+                                   'bias': jnp.asarray(b, jnp.float32)}}}
+  # Blocks' LinearMaxout (PacGAN's reference): unit j is the max of affine outputs
+  # 5j .. 5j + 4.
+  affine = x @ w + b
+  want = np.stack([affine[:, 5 * j:5 * j + 5].max(axis=1) for j in range(4)], axis=1)
+  np.testing.assert_allclose(layer.apply(params, jnp.asarray(x, jnp.float32)), want,
+                             rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize('pac', [1, 2])
+def test_pacgan_networks_have_the_reference_parameter_counts(pac):
+  # Generator: 2x400 + 3 x 400x400 (no biases before batch norm) + 4 x 800 (scale, shift)
+  # + 400x2 + 2. Critic: maxout (2 pac)x1000 + 1000, 2 x (200x1000 + 1000), 200 + 1.
+  g, d = models.build(_pacgan_config(), (2,))
+  g_params, g_state = models.init(g, jax.random.PRNGKey(0), jnp.zeros((1, 2)))
+  d_params, d_state = models.init(d, jax.random.PRNGKey(1), jnp.zeros((1, 2 * pac)))
+  assert models.count_params(g_params) == 800 + 3 * 160_000 + 4 * 800 + 802
+  assert models.count_params(d_params) == 2 * pac * 1000 + 1000 + 2 * 201_000 + 201
+  assert set(g_state) == {'batch_stats'} and len(g_state['batch_stats']) == 4
+  assert d_state == {}
+
+
+def test_pacgan_networks_draw_kernels_from_n_0_002_and_start_biases_at_0():
+  g, d = models.build(_pacgan_config(), (2,))
+  for net, x in ((g, jnp.zeros((1, 2))), (d, jnp.zeros((1, 2)))):
+    params, _ = models.init(net, jax.random.PRNGKey(3), x)
+    for path, w in jax.tree_util.tree_flatten_with_path(params)[0]:
+      name = '/'.join(p.key for p in path)
+      if name.endswith('kernel') and w.size >= 400:  # Enough entries for a 15% estimate.
+        assert 0.85 * 0.02 < float(jnp.std(w)) < 1.15 * 0.02, name
+      elif name.endswith('bias') and 'BatchNorm' not in name:
+        assert not np.any(w), name
+
+
+def test_batch_norm_generator_normalises_with_batch_statistics_and_evaluates_with_stored():
+  config = _pacgan_config(width=16)
+  config.sync_batch_stats = False  # No 'data' mesh axis outside the train step.
+  g, _ = models.build(config, (2,))
+  z = jax.random.normal(jax.random.PRNGKey(0), (64, 2))
+  params, state = models.init(g, jax.random.PRNGKey(1), z)
+  out, new_state = models.apply(g, params, state, z, train=True)
+  # The first layer's statistics are those of z @ W (no bias); one update from the initial
+  # (0, 1) keeps 0.9 of them and adds 0.1 of the batch's.
+  h = np.asarray(z, np.float64) @ np.asarray(params['Dense_0']['kernel'], np.float64)
+  stats = new_state['batch_stats']['BatchNorm_0']
+  np.testing.assert_allclose(stats['mean'], 0.1 * h.mean(0), rtol=1e-4, atol=1e-6)
+  np.testing.assert_allclose(stats['var'], 0.9 + 0.1 * h.var(0), rtol=1e-4)
+  # Stored statistics equal to every layer's batch moments reproduce the training output.
+  zeros = jax.tree.map(jnp.zeros_like, state)
+  _, moments = models.apply(g, params, zeros, z, train=True)
+  exact = jax.tree.map(lambda v: v / (1.0 - layers.BN_MOMENTUM), moments)
+  evaluated, unchanged = models.apply(g, params, exact, z, train=False)
+  assert unchanged is exact
+  np.testing.assert_allclose(evaluated, out, rtol=1e-4, atol=1e-5)
+  # In training mode a sample's output depends on its batch; in eval mode it does not.
+  alone, _ = models.apply(g, params, state, z[:8], train=True)
+  assert not np.allclose(alone, out[:8], atol=1e-4)
+  np.testing.assert_allclose(models.apply(g, params, exact, z[:8], train=False)[0],
+                             evaluated[:8], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize('minibatch', ['discrimination', 'stddev'])
+def test_maxout_critic_keeps_its_features_for_the_minibatch_layers(minibatch):
+  config = _pacgan_config(d_width=8)
+  config.d_minibatch, config.minibatch_kernels, config.minibatch_dim = minibatch, 4, 2
+  _, d = models.build(config, (2,))
+  x = jax.random.normal(jax.random.PRNGKey(0), (8, 2))
+  params, state = models.init(d, jax.random.PRNGKey(1), x)
+  out, _, features = models.apply_with_features(d, params, state, x, train=True)
+  assert out.shape == (8,) and features.shape == (8, 8)
+  assert ('minibatch' in params) == (minibatch == 'discrimination')
+  # The penalties' critic (batch statistics held fixed) runs on the same parameters.
+  fixed, _ = models.apply(d.clone(fixed_statistics=True), params, state, x, train=True)
+  np.testing.assert_allclose(fixed, out, rtol=1e-6)

@@ -139,6 +139,7 @@ def test_tensorboard_groups_train_eval_diagnostics_and_samples_and_jsonl_stays_f
       'samples/grid': 'image'}
   with open(os.path.join(workdir, writers.METRICS_FILE), encoding='utf-8') as f:
     assert [json.loads(line) for line in f] == [
-        {'step': 2, 'event': 'train', 'd_loss': 0.5, 'steps_per_sec': 3.0},
-        {'step': 4, 'event': 'eval', 'fid': 12.0, 'modes': 8},
-        {'step': 4, 'event': 'warning', 'warning': 'oscillation', 'detail': 'd_loss swings'}]
+        {'step': 2, 'event': 'train', 'seed': 0, 'd_loss': 0.5, 'steps_per_sec': 3.0},
+        {'step': 4, 'event': 'eval', 'seed': 0, 'fid': 12.0, 'modes': 8},
+        {'step': 4, 'event': 'warning', 'seed': 0, 'warning': 'oscillation',
+         'detail': 'd_loss swings'}]

@@ -1,18 +1,21 @@
 """Dataset registry: a name in `config.dataset` -> an object with `batch_at(step)`.
 
 Names: the 2-D mixtures (ring8, grid25), the bundled real images (mnist5k, digits8x8),
+stacked_mnist (three bundled digits as RGB, 1,000 modes: data/stacked_mnist.py),
 `folder:PATH` (a folder of image files, class subfolders as labels: data/image_folder.py),
 and any other name is looked up in TensorFlow Datasets (mnist, cifar10, celeb_a, ...).
 
 Every dataset exposes `sample_shape` (one example, no batch axis), `num_classes` (0 when
 unlabelled) and `batch_at(step)`, which returns the device-resident batch of training step
 `step` as a dict with 'x' of shape (B, batch_size, *sample_shape) and, for labelled
-data, 'y' of shape (B, batch_size), where B = n_critic + unrolled_steps. Because a batch is a function of (seed, step)
-alone, a resumed run needs no iterator state.
+data, 'y' of shape (B, batch_size), where B = n_critic + unrolled_steps; with
+config.num_seeds > 1 every array has a leading seed axis, seed k's batch being the one a
+single run with seed + k draws. Because a batch is a function of (seed, step) alone, a
+resumed run needs no iterator state.
 """
-from gan_jax.data import arrays, bundled, image_folder, mixtures
+from gan_jax.data import arrays, bundled, image_folder, mixtures, stacked_mnist
 
-BUILT_IN = tuple(mixtures.MIXTURES) + tuple(bundled.BUNDLED)
+BUILT_IN = tuple(mixtures.MIXTURES) + tuple(bundled.BUNDLED) + (stacked_mnist.NAME,)
 
 
 def is_known(name):
@@ -39,6 +42,8 @@ def build(config, mesh):
   """Builds the dataset named by `config.dataset`, sharded over `mesh`."""
   if config.dataset in mixtures.MIXTURES:
     return mixtures.MixtureData(config, mesh)
+  if config.dataset == stacked_mnist.NAME:
+    return stacked_mnist.StackedMNIST(config, mesh)
   images, labels, num_classes = load_images(config)
   name = config.dataset
   if name.startswith(image_folder.PREFIX):  # Caches are keyed by the folder's contents.

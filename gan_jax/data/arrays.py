@@ -7,6 +7,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec as P
 
+from gan_jax import seeds
+
 
 def real_batches_per_step(config):
   """Real batches one training step consumes: one per critic update, plus one per unrolled
@@ -70,14 +72,15 @@ class ArrayData:
     self.images = jax.device_put(np.asarray(images, np.uint8), replicated)
     self._labels = None if labels is None else jax.device_put(np.asarray(labels, np.int32),
                                                              replicated)
-    key = jax.random.fold_in(jax.random.PRNGKey(config.seed), 0x0DA7A)
+    self._keys = seeds.keys(config, 0x0DA7A)
     shape = (real_batches_per_step(config), config.batch_size)
     self._per_step = shape[0] * shape[1]
     self._batch_at = jax.jit(
-        functools.partial(self._gather, key=key, shape=shape),
-        out_shardings=NamedSharding(mesh, P(None, 'data')))
+        seeds.vmap(config, functools.partial(self._gather, shape=shape),
+                   in_axes=(None, None, None, None, 0)),
+        out_shardings=seeds.batch_sharding(config, mesh))
 
-  def _gather(self, images, labels, epoch, offset, *, key, shape):
+  def _gather(self, images, labels, epoch, offset, key, *, shape):
     idx = epoch_indices(key, epoch, offset, num_examples=images.shape[0],
                         per_step=shape[0] * shape[1]).reshape(shape)
     batch = {'x': images[idx].astype(jnp.float32) / 127.5 - 1.0}
@@ -86,7 +89,7 @@ class ArrayData:
     return batch
 
   def batch_at(self, step):
-    """Returns the batch for training step `step`."""
+    """Returns the batch for training step `step` (one per seed, stacked, for num_seeds > 1)."""
     epoch, offset = stream_position(step, num_examples=self.images.shape[0],
                                     per_step=self._per_step)
-    return self._batch_at(self.images, self._labels, epoch, offset)
+    return self._batch_at(self.images, self._labels, epoch, offset, self._keys)

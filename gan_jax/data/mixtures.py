@@ -5,8 +5,8 @@ import functools
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.sharding import NamedSharding, PartitionSpec as P
 
+from gan_jax import seeds
 from gan_jax.data import arrays
 
 
@@ -22,19 +22,43 @@ class Mixture:
   std: float
 
 
-def ring8():
-  """8 modes evenly spaced on a circle of radius 2, std 0.02."""
+def ring8(radius=2.0, std=0.02):
+  """8 modes evenly spaced on a circle, the first at angle 0.
+
+  The defaults, radius 2 and std 0.02, are the library's original ring; PacGAN's reference
+  code (configs/pacgan_ring.py) uses the unit circle with std 0.01.
+  """
   angles = 2 * np.pi * np.arange(8) / 8
-  return Mixture(2.0 * np.stack([np.cos(angles), np.sin(angles)], axis=1), 0.02)
+  return Mixture(radius * np.stack([np.cos(angles), np.sin(angles)], axis=1), std)
 
 
-def grid25():
-  """25 modes on the 5x5 grid {-4, -2, 0, 2, 4}^2, std 0.05."""
+def grid25(std=0.05):
+  """25 modes on the 5x5 grid {-4, -2, 0, 2, 4}^2."""
   xs = np.arange(-4.0, 5.0, 2.0)
-  return Mixture(np.stack(np.meshgrid(xs, xs, indexing='ij'), axis=-1).reshape(-1, 2), 0.05)
+  return Mixture(np.stack(np.meshgrid(xs, xs, indexing='ij'), axis=-1).reshape(-1, 2), std)
 
 
 MIXTURES = {'ring8': ring8, 'grid25': grid25}
+# The mixtures whose centres config.data_radius places (grid25's are fixed).
+HAS_RADIUS = ('ring8',)
+
+
+def from_config(config):
+  """The mixture `config.dataset` with `config.data_radius` and `config.data_std` applied.
+
+  Args:
+    config: the experiment config; a data_radius or data_std of 0 keeps the default.
+  Returns:
+    A Mixture.
+  """
+  overrides = {}
+  if config.data_std:
+    overrides['std'] = float(config.data_std)
+  if config.data_radius:
+    if config.dataset not in HAS_RADIUS:
+      raise ValueError(f'{config.dataset} has no radius (its centres are fixed)')
+    overrides['radius'] = float(config.data_radius)
+  return MIXTURES[config.dataset](**overrides)
 
 
 def sample(key, mixture, shape):
@@ -48,24 +72,25 @@ def sample(key, mixture, shape):
 class MixtureData:
   """Batches of a mixture generated on device; batch t is a pure function of (seed, t).
 
-  Each batch is {'x': (real_batches_per_step, batch_size, 2)}, sharded over the mesh's 'data' axis on the
-  batch dimension, so every process materialises only its own shard.
+  Each batch is {'x': (real_batches_per_step, batch_size, 2)}, sharded over the mesh's 'data'
+  axis on the batch dimension, so every process materialises only its own shard. `mixture`
+  is from_config(config), which the modes evaluator scores against.
   """
 
   def __init__(self, config, mesh):
     self.name = config.dataset
-    self.mixture = MIXTURES[config.dataset]()
+    self.mixture = from_config(config)
     self.sample_shape = (2,)
     self.num_classes = 0
-    self._key = jax.random.fold_in(jax.random.PRNGKey(config.seed), 0x0DA7A)
+    self._keys = seeds.keys(config, 0x0DA7A)
     shape = (arrays.real_batches_per_step(config), config.batch_size)
     self._batch_at = jax.jit(
-        functools.partial(self._sample, shape=shape),
-        out_shardings=NamedSharding(mesh, P(None, 'data')))
+        seeds.vmap(config, functools.partial(self._sample, shape=shape), in_axes=(0, None)),
+        out_shardings=seeds.batch_sharding(config, mesh))
 
-  def _sample(self, step, *, shape):
-    return {'x': sample(jax.random.fold_in(self._key, step), self.mixture, shape)}
+  def _sample(self, key, step, *, shape):
+    return {'x': sample(jax.random.fold_in(key, step), self.mixture, shape)}
 
   def batch_at(self, step):
-    """Returns the batch for training step `step`."""
-    return self._batch_at(step)
+    """Returns the batch for training step `step` (one per seed, stacked, for num_seeds > 1)."""
+    return self._batch_at(self._keys, step)

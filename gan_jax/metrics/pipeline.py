@@ -79,8 +79,8 @@ class FeaturePipeline:
       out['logits'] = logits.reshape(-1, logits.shape[-1])[:count]
     return out
 
-  def generator(self, g_model, num_samples, z_dim, num_classes, key):
-    """A function (g_params, g_model_state) -> outputs for `num_samples` samples.
+  def generator(self, g_model, num_samples, z_dim, num_classes):
+    """A function (g_params, g_model_state, key) -> outputs for `num_samples` samples.
 
     Sample b of the run uses latent fold_in(key, batch index) and, for a conditional
     generator, label b mod num_classes, so the figure does not depend on the device count.
@@ -92,7 +92,7 @@ class FeaturePipeline:
     chunk = math.ceil(steps / min(steps, PROGRESS_CHUNKS))
     num_chunks = math.ceil(steps / chunk)
 
-    def per_device(variables, params, model_state, moments, first):
+    def per_device(variables, params, model_state, moments, first, key):
       local = b // n_dev
       start = jax.lax.axis_index(DATA_AXIS) * local
 
@@ -112,12 +112,12 @@ class FeaturePipeline:
       return moments, features, logits
 
     run_chunk = jax.jit(jax.shard_map(
-        per_device, mesh=self.mesh, in_specs=(P(), P(), P(), P(), P()),
+        per_device, mesh=self.mesh, in_specs=(P(), P(), P(), P(), P(), P()),
         out_specs=(P(), P(None, DATA_AXIS), P(None, DATA_AXIS)), check_vma=False))
     outputs = jax.jit(lambda moments, features, logits: self._outputs(
         moments, features, logits, num_samples))
 
-    def evaluate(params, model_state):
+    def evaluate(params, model_state, key):
       moments = jax.device_put(fid.init_moments(inception.FEATURES),
                                NamedSharding(self.mesh, P()))
       kept = []
@@ -125,7 +125,7 @@ class FeaturePipeline:
                               unit='img')
       for c in range(num_chunks):
         moments, features, logits = run_chunk(self.variables, params, model_state, moments,
-                                              c * chunk)
+                                              c * chunk, key)
         kept.append((features, logits))
         jax.block_until_ready(moments)
         bar.update(min(chunk * b, num_samples - c * chunk * b))

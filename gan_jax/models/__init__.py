@@ -6,15 +6,17 @@ is None for unconditional models, `train` selects batch statistics and spectral-
 import jax
 import jax.numpy as jnp
 
-from gan_jax.models import dcgan, mlp, resnet
+from gan_jax.models import dcgan, metz, mlp, resnet
 
 MODELS = {
     'mlp': mlp.build,
     'dcgan': dcgan.build,
     'resnet': resnet.build,
+    'metz': metz.build,
 }
 # Critic normalisations each model offers (`config.d_norm`); the MLP has none.
-D_NORMS = {'mlp': ('none',), 'dcgan': dcgan.D_NORMS, 'resnet': resnet.D_NORMS}
+D_NORMS = {'mlp': ('none',), 'dcgan': dcgan.D_NORMS, 'resnet': resnet.D_NORMS,
+           'metz': metz.D_NORMS}
 
 
 def check_data_shape(model, data_shape):
@@ -26,6 +28,8 @@ def check_data_shape(model, data_shape):
   elif model == 'resnet' and (len(data_shape) != 3 or tuple(data_shape[:2]) != (32, 32)):
     raise ValueError(f'resnet is the 32x32 SNGAN architecture, the data has shape '
                      f'{tuple(data_shape)}')
+  elif model == 'metz':
+    metz.check_data_shape(data_shape)
 
 
 def build(config, data_shape):
