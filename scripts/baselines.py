@@ -1,0 +1,219 @@
+"""Regenerates a table of BASELINES.md: the published mode-coverage tables, retrained.
+
+  python scripts/baselines.py --table=ring --seeds=10
+  python scripts/baselines.py --table=grid --seeds=10 --steps=20000
+  python scripts/baselines.py --table=stacked_mnist --seeds=3 --rows=dcgan,pacgan4
+
+Each row of a table is one experiment config variant, trained as one process of
+--config.num_seeds=SEEDS (seeds 0 .. SEEDS-1 in one compiled program) for --steps steps, the
+same budget for every row, and scored by its final evaluation. Runs live in
+WORKDIR/TABLE/ROW_sSEEDS_nSTEPS; a finished one (with its summary.json) is reused, an
+interrupted one resumes. The script then rewrites the table's section of --out: our rows
+(mean +- std over seeds), the published rows with their source, the command, commit,
+machine and wall time. Sections of other tables in the file are left as they are.
+"""
+import dataclasses
+import math
+import os
+import platform
+import subprocess
+import sys
+
+from absl import app, flags
+import numpy as np
+
+from gan_jax import launch
+
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@dataclasses.dataclass(frozen=True)
+class Table:
+  """One published table and the configs that reproduce its rows.
+
+  Attributes:
+    title: the section heading.
+    config: the experiment config file; each row is one of its variants.
+    rows: (row name, config variant) pairs, in table order.
+    metrics: (metric, column heading, scale) triples of the final evaluation.
+    published: row name -> the published cell text, per metric column.
+    source: where the published rows come from.
+    steps: the default budget (steps per run) on this project's CPU.
+    budget: the paper's budget, for the note beside the table.
+  """
+  title: str
+  config: str
+  rows: tuple
+  metrics: tuple
+  published: dict
+  source: str
+  steps: int
+  budget: str
+
+
+_MIXTURE_METRICS = (('modes', 'modes', 1.0), ('hq_fraction', 'high quality %', 100.0),
+                    ('mode_kl', 'reverse KL', 1.0))
+_MIXTURE_ROWS = (('GAN', 'gan'), ('PacGAN2', 'pacgan2'), ('PacGAN3', 'pacgan3'),
+                 ('PacGAN4', 'pacgan4'), ('minibatch discrimination', 'minibatch'),
+                 ('unrolled GAN (5 steps)', 'unrolled'), ('WGAN-GP', 'wgan_gp'),
+                 ('gan_jax best (R1 + EMA + PacGAN2)', 'best'))
+_PACGAN_TABLE_1 = 'Lin et al. 2018 (PacGAN), Table 1: 10 trials, 400 epochs of 100k samples'
+TABLES = {
+    'ring': Table(
+        title='2-D ring: 8 Gaussians on the unit circle, std 0.01 (max 8 modes)',
+        config='configs/pacgan_ring.py', rows=_MIXTURE_ROWS, metrics=_MIXTURE_METRICS,
+        published={'GAN': ('6.3 +- 0.5', '98.2 +- 0.2', '0.45 +- 0.09'),
+                   'ALI': ('6.6 +- 0.3', '97.6 +- 0.4', '0.36 +- 0.04'),
+                   'PacGAN2': ('7.9 +- 0.1', '95.6 +- 2.0', '0.07 +- 0.03'),
+                   'PacGAN3': ('7.8 +- 0.1', '97.7 +- 0.3', '0.10 +- 0.02'),
+                   'PacGAN4': ('7.8 +- 0.1', '95.9 +- 1.4', '0.07 +- 0.02')},
+        source=_PACGAN_TABLE_1, steps=1_000, budget='400k steps of batch 100'),
+    'grid': Table(
+        title='2-D grid: 25 Gaussians at {-4,-2,0,2,4}^2, std 0.05 (max 25 modes)',
+        config='configs/pacgan_grid.py', rows=_MIXTURE_ROWS, metrics=_MIXTURE_METRICS,
+        published={'GAN': ('17.3 +- 0.8', '94.8 +- 0.7', '0.70 +- 0.07'),
+                   'ALI': ('24.1 +- 0.4', '95.7 +- 0.6', '0.14 +- 0.03'),
+                   'PacGAN2': ('23.8 +- 0.7', '91.3 +- 0.8', '0.13 +- 0.04'),
+                   'PacGAN3': ('24.6 +- 0.4', '94.2 +- 0.4', '0.06 +- 0.02'),
+                   'PacGAN4': ('24.8 +- 0.2', '93.6 +- 0.6', '0.04 +- 0.01')},
+        source=_PACGAN_TABLE_1, steps=1_000, budget='400k steps of batch 100'),
+    'stacked_mnist': Table(
+        title='Stacked MNIST: 1,000 modes, D = 1/4 G',
+        config='configs/stacked_mnist.py',
+        rows=(('DCGAN', 'dcgan'), ('PacDCGAN2', 'pacgan2'), ('PacDCGAN4', 'pacgan4'),
+              ('unrolled GAN (10 steps)', 'unrolled')),
+        metrics=(('modes', 'modes', 1.0), ('mode_kl', 'KL', 1.0)),
+        published={'DCGAN': ('78.5 +- 17.6', '5.21 +- 0.19'),
+                   'unrolled GAN (10 steps)': ('327.2 +- 74.7', '4.66 +- 0.46'),
+                   'PacDCGAN2': ('484.5 +- 33.0', '2.61 +- 0.22'),
+                   'PacDCGAN4': ('667.4 +- 29.0', '1.81 +- 0.15')},
+        source='Lin et al. 2018 (PacGAN), Table 3 (D = 1/4 G), after Metz et al. 2017',
+        steps=2_000, budget='the papers\' training length'),
+}
+
+_TABLE = flags.DEFINE_enum('table', None, list(TABLES), 'Which table to regenerate.')
+_SEEDS = flags.DEFINE_integer('seeds', 10, 'Seeds per row (one num_seeds run each).')
+_STEPS = flags.DEFINE_integer('steps', 0, "Training steps per run, the same for every row "
+                              "(0: the table's default CPU budget).")
+_ROWS = flags.DEFINE_list('rows', [], 'Config variants to train (default: every row).')
+_WORKDIR = flags.DEFINE_string('workdir', os.path.join(_ROOT, 'runs', 'baselines'),
+                               'Where the runs live.')
+_OUT = flags.DEFINE_string('out', os.path.join(_ROOT, 'BASELINES.md'), 'The Markdown file.')
+flags.mark_flag_as_required('table')
+
+
+def _cell(values, scale):
+  """'mean +- std' of one metric over seeds; seeds without a value (NaN) are left out."""
+  values = np.asarray(values, np.float64) * scale
+  finite = values[np.isfinite(values)]
+  if not finite.size:
+    return 'n/a'
+  text = f'{finite.mean():.{_digits(scale)}f} +- {finite.std():.{_digits(scale)}f}'
+  missing = values.size - finite.size
+  return text + (f' ({missing} seeds n/a)' if missing else '')
+
+
+def _digits(scale):
+  return 1 if scale != 1.0 else 2
+
+
+def _number(value):
+  try:
+    return float(value)
+  except (TypeError, ValueError):
+    return math.nan  # metrics.jsonl writes an undefined metric as 'nan'.
+
+
+def _train(table, variant, seeds, steps):
+  """Trains (or reuses) one row's run; returns its summary."""
+  workdir = os.path.join(_WORKDIR.value, _TABLE.value, f'{variant}_s{seeds}_n{steps}')
+  overrides = [f'num_seeds={seeds}', f'num_steps={steps}', f'eval_every={steps}',
+               f'checkpoint_every={max(steps // 4, 1)}', f'log_every={max(steps // 10, 1)}']
+  print(f'{_TABLE.value}/{variant}: {seeds} seeds x {steps} steps in {workdir}', flush=True)
+  return launch.train_once(f'{table.config}:{variant}', workdir, 0, overrides, cwd=_ROOT)
+
+
+def _machine():
+  import jax  # pylint: disable=import-outside-toplevel
+  device = jax.devices()[0]
+  return (f'{platform.machine()} {platform.system()}, {os.cpu_count()} CPUs, '
+          f'jax {jax.__version__} on {device.platform} ({device.device_kind})')
+
+
+def _commit():
+  def git(*args):
+    return subprocess.run(['git', *args], cwd=_ROOT, capture_output=True, text=True,
+                          check=False).stdout.strip()
+  return git('rev-parse', '--short', 'HEAD') + (' (modified)' if git('status', '--porcelain',
+                                                                      '--', 'gan_jax', 'configs')
+                                                 else '')
+
+
+def section(table, results, seeds, steps, command):
+  """The Markdown section of `table` for `results` (row name -> summary)."""
+  heads = [h for _, h, _ in table.metrics]
+  lines = [f'<!-- baselines:{_TABLE.value} -->', f'## {table.title}', '',
+           f'| model | source | {" | ".join(heads)} | wall time |',
+           '|---|---|' + '---|' * len(heads) + '---|']
+  for name, summary in results.items():
+    per_seed = list(summary['per_seed'].values()) if 'per_seed' in summary else [summary]
+    cells = [_cell([_number(s.get(m)) for s in per_seed], scale) for m, _, scale in
+             table.metrics]
+    lines.append(f'| {name} | gan_jax, {len(per_seed)} seeds | {" | ".join(cells)} | '
+                 f'{summary["seconds"] / 60:.1f} min |')
+  for name, cells in table.published.items():
+    lines.append(f'| {name} | published | {" | ".join(cells)} | |')
+  total = sum(s['seconds'] for s in results.values()) / 3600
+  lines += ['', f'Ours: {steps:,} steps per run ({seeds} seeds per run, the same budget for '
+            f'every row; the paper: {table.budget}), scored by the final evaluation. '
+            f'Published: {table.source}.', '',
+            f'Command: `{command}`  ', f'Commit: {_commit()}  ', f'Machine: {_machine()}  ',
+            f'Wall time: {total:.2f} h for the rows above.',
+            f'<!-- /baselines:{_TABLE.value} -->']
+  return '\n'.join(lines)
+
+
+def write_section(path, name, text):
+  """Replaces section `name` of the Markdown file `path` (appending it if absent)."""
+  begin, end = f'<!-- baselines:{name} -->', f'<!-- /baselines:{name} -->'
+  old = ''
+  if os.path.exists(path):
+    with open(path, encoding='utf-8') as f:
+      old = f.read()
+  if begin in old and end in old:
+    new = old[:old.index(begin)] + text + old[old.index(end) + len(end):]
+  else:
+    header = '' if old else ('# Baselines\n\nPublished tables retrained with gan_jax; '
+                             '`scripts/baselines.py` regenerates each section.\n')
+    new = (old or header).rstrip('\n') + '\n\n' + text + '\n'
+  tmp = path + '.tmp'
+  with open(tmp, 'w', encoding='utf-8') as f:
+    f.write(new)
+  os.replace(tmp, path)  # A kill mid-write leaves the old file whole.
+
+
+def main(argv):
+  del argv
+  table = TABLES[_TABLE.value]
+  variants = dict((v, n) for n, v in table.rows)
+  unknown = [r for r in _ROWS.value if r not in variants]
+  if unknown:
+    sys.exit(f'error: --rows={",".join(_ROWS.value)}: {", ".join(unknown)} not in table '
+             f'{_TABLE.value}; its rows: {", ".join(variants)}')
+  if _SEEDS.value < 1 or _STEPS.value < 0:
+    sys.exit(f'error: --seeds={_SEEDS.value} must be >= 1 and --steps={_STEPS.value} >= 0')
+  steps = _STEPS.value or table.steps
+  results = {}
+  for variant in _ROWS.value or list(variants):
+    try:
+      results[variants[variant]] = _train(table, variant, _SEEDS.value, steps)
+    except launch.LaunchError as e:
+      sys.exit(f'error: {_TABLE.value}/{variant}: {e}')
+  command = ' '.join(['python scripts/baselines.py'] + sys.argv[1:])
+  write_section(_OUT.value, _TABLE.value, section(table, results, _SEEDS.value, steps,
+                                                  command))
+  print(f'wrote the {_TABLE.value} section of {_OUT.value}')
+
+
+if __name__ == '__main__':
+  app.run(main)
