@@ -10,6 +10,7 @@ from typing import Any
 import flax.linen as nn
 import jax.numpy as jnp
 
+from gan_jax.models import conv as conv_lib
 from gan_jax.models import layers
 
 D_NORMS = ('batch', 'layer', 'spectral', 'none')
@@ -108,7 +109,8 @@ class DCGANDiscriminator(nn.Module):
                                     sync=self.sync_batch_stats,
                                     fixed_statistics=self.fixed_statistics)
       conv = nn.Conv(self.width * 2 ** i, (4, 4), strides=(2, 2), padding=((1, 1), (1, 1)),
-                     use_bias=False, kernel_init=layers.dcgan_init, dtype=self.dtype)
+                     use_bias=False, kernel_init=layers.dcgan_init, dtype=self.dtype,
+                     conv_general_dilated=conv_lib.conv_general_dilated)
       h = layers.spectral(conv, h, enabled=sn, train=train)
       if i > 0 and self.norm == 'batch':
         h = layers.batch_norm(train=train, sync=self.sync_batch_stats,
@@ -118,7 +120,8 @@ class DCGANDiscriminator(nn.Module):
         h = nn.LayerNorm(reduction_axes=(-3, -2, -1), dtype=self.dtype)(h)
       h = nn.leaky_relu(h, 0.2)
     conv = nn.Conv(1, (base, base), padding='VALID', use_bias=False,
-                   kernel_init=layers.dcgan_init, dtype=self.dtype)
+                   kernel_init=layers.dcgan_init, dtype=self.dtype,
+                   conv_general_dilated=conv_lib.conv_general_dilated)
     out = layers.spectral(conv, h, enabled=sn, train=train).reshape(x.shape[0])
     return layers.critic_head(self, h, out, minibatch=self.minibatch,
                               sync=self.sync_batch_stats, kernels=self.minibatch_kernels,

@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from gan_jax.models import conv
 from gan_jax.parallel import DATA_AXIS
 
 SPECTRAL = 'spectral'  # The mutable collection holding the power-iteration vectors.
@@ -176,6 +177,34 @@ def up_conv_subpixel(x, kernel):
       b, 2 * h, 2 * w, c_out)
 
 
+def _phase_window(phase):
+  """(first window position, kernel taps) of the 2 non-zero taps of `phase`'s 3-window."""
+  positions = np.flatnonzero(_PHASE_TAPS[phase] != 4)
+  return positions[0], _PHASE_TAPS[phase][positions]
+
+
+def up_conv_phases(x, kernel):
+  """The stride-2, 4x4 transposed convolution of UpConv, as four 2x2 convolutions.
+
+  Each output phase (a, b) is a 2x2 convolution of the input with its own four taps of the
+  kernel, computed as a matrix product over patches (conv.patch_conv): the transposed
+  convolution's own work, none of the zero taps up_conv_subpixel multiplies, and
+  derivatives that are matrix products too. The phases then interleave into pixels.
+  """
+  n, h, w, _ = x.shape
+  padded = jnp.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+  rows = []
+  for a in (0, 1):
+    (top, rows_taps), cols = _phase_window(a), []
+    for b in (0, 1):
+      left, col_taps = _phase_window(b)
+      window = padded[:, top:top + h + 1, left:left + w + 1]
+      k = kernel[rows_taps][:, col_taps]
+      cols.append(conv.patch_conv(window, k, (1, 1), ((0, 0), (0, 0))))
+    rows.append(jnp.stack(cols, axis=3))
+  return jnp.stack(rows, axis=2).reshape(n, 2 * h, 2 * w, kernel.shape[-1])
+
+
 def up_conv_transpose(x, kernel):
   """The same operation as flax's ConvTranspose(4x4, stride 2, padding (2, 2))."""
   return jax.lax.conv_transpose(x, kernel, (2, 2), ((2, 2), (2, 2)),
@@ -186,9 +215,11 @@ class UpConv(nn.Module):
   """Doubles height and width: a 4x4, stride-2 transposed convolution without bias, like
   PyTorch's ConvTranspose2d(k=4, s=2, p=1), with the kernel layout of flax's ConvTranspose.
 
-  On CPU it runs as an equivalent ordinary convolution (up_conv_subpixel); elsewhere as the
-  transposed convolution the accelerator libraries implement directly. `dtype` is the
-  computation's dtype (None: the input's; the kernel is stored in float32).
+  On CPU it runs as matrix products over patches (up_conv_phases), or where those do not pay
+  (conv.patches_pay: RGB outputs, tiny models) as one ordinary convolution
+  (up_conv_subpixel); elsewhere as the transposed convolution the accelerator libraries
+  implement directly. `dtype` is the computation's dtype (None: the input's; the kernel is
+  stored in float32).
   """
   features: int
   kernel_init: nn.initializers.Initializer = dcgan_init
@@ -197,7 +228,12 @@ class UpConv(nn.Module):
   @nn.compact
   def __call__(self, x):
     kernel = self.param('kernel', self.kernel_init, (4, 4, x.shape[-1], self.features))
-    op = up_conv_subpixel if jax.default_backend() == 'cpu' else up_conv_transpose
+    op = up_conv_transpose
+    if jax.default_backend() == 'cpu':
+      n, h, w, c = x.shape  # Each phase: a 2x2 convolution of an (h + 1, w + 1) window.
+      phase_pays = conv.patches_pay((n, h + 1, w + 1, c), (2, 2, c, self.features), (1, 1),
+                                    ((0, 0), (0, 0)))
+      op = up_conv_phases if phase_pays else up_conv_subpixel
     if self.dtype is not None:
       x, kernel = x.astype(self.dtype), kernel.astype(self.dtype)
     return op(x, kernel)
