@@ -30,7 +30,8 @@ from configs import image_common  # pylint: disable=wrong-import-position
 
 _BATCH = flags.DEFINE_integer('batch', 100, 'Global images per pipeline step.')
 _REPEATS = flags.DEFINE_integer('repeats', 5, 'Timed feature-extraction steps.')
-_FID_SAMPLES = flags.DEFINE_list('fid_samples', ['1000'], 'Complete-FID sample counts.')
+_FID_SAMPLES = flags.DEFINE_list('fid_samples', ['1000'], 'Complete-FID sample counts '
+                                  '(empty: the feature throughput only).')
 _DTYPE = flags.DEFINE_enum('dtype', 'float32', ['float32', 'bfloat16'], 'Network dtype.')
 _WEIGHTS = flags.DEFINE_string('weights', None, 'Inception weights file.')
 _HALF = flags.DEFINE_string('write_half_weights', None, 'Write a float16 copy of the '
@@ -107,13 +108,15 @@ def main(argv):
   dtype = jnp.bfloat16 if _DTYPE.value == 'bfloat16' else jnp.float32
   pipe = pipeline.FeaturePipeline(mesh, _BATCH.value, loaded, dtype=dtype)
   bench_features(pipe)
+  out = None
   for n in map(int, _FID_SAMPLES.value):
     out = bench_full_fid(pipe, n)
     if dtype != jnp.float32:  # The same samples in float32: the deviation bf16 costs.
       ref32 = bench_full_fid(pipeline.FeaturePipeline(mesh, _BATCH.value, loaded), n)
       _emit(workload='bf16_fid_deviation', num_samples=n, fid_bf16_vs_f32=round(
           fid.frechet_distance(out['mu'], out['sigma'], ref32['mu'], ref32['sigma']), 5))
-  bench_frechet(out['mu'], out['sigma'])
+  if out is not None:
+    bench_frechet(out['mu'], out['sigma'])
 
 
 if __name__ == '__main__':

