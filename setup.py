@@ -29,12 +29,12 @@ setup(
     extras_require={
         # tfds builds its datasets with TensorFlow; imported only for tfds datasets.
         'tfds': ['tensorflow-cpu>=2.16'],
-        # scipy: the float64 reference (pytorch-fid's sqrtm formula) the FID tests compare to.
-        # pytest-xdist: the suite runs in 2 worker processes (pytest.ini), 1.4x faster on
-        # 2 cores than one process, since much of it is single-threaded compilation.
         # scripts/benchmark_peer.py: the PyTorch DCGAN and Inception it measures gan_jax
         # against. On a machine without a GPU, install torch's CPU build first.
         'peer': ['torch>=2.1'],
+        # scipy: the float64 reference (pytorch-fid's sqrtm formula) the FID tests compare to.
+        # pytest-xdist: the suite runs in 2 worker processes (pytest.ini), 1.4x faster on
+        # 2 cores than one process, since much of it is single-threaded compilation.
         'test': ['pytest>=8', 'pytest-xdist>=3.5', 'tensorflow-cpu>=2.16', 'scipy>=1.10'],
     },
 )

@@ -7,10 +7,9 @@
 gan_jax's figures come from `scripts/benchmark.py` and `scripts/benchmark_fid.py`, each run
 in a subprocess (float32, one device); the peer (`scripts/torch_peer.py`: pytorch/examples'
 DCGAN layer for layer, doing the same work per step, and the same TorchScript Inception
-network) runs afterwards in this
-process with `--threads` threads. Both sides time single steps that end in a sync and report
-the median, so `ratio` is gan_jax's images/s over PyTorch's. Prints one JSON line per
-workload, then a markdown table.
+network) runs afterwards in this process with `--threads` threads. Both sides time single
+steps that end in a sync and report the median, so `ratio` is gan_jax's images/s over
+PyTorch's. Prints one JSON line per workload, then a markdown table.
 """
 import json
 import os
@@ -63,16 +62,6 @@ def _median_seconds(fn, steps, warmup):
   return statistics.median(times)
 
 
-def _archive():
-  if _INCEPTION.value:
-    return _INCEPTION.value
-  path = os.path.join(inception_weights.cache_dir(), 'default_1.pt')
-  if not os.path.isfile(path):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    inception_weights.fetch_archive(os.path.dirname(path))
-  return path
-
-
 def compare_steps(torch_peer):
   """One record per workload: gan_jax's and the peer's images/s and their ratio."""
   records = _jax_records('benchmark.py', f'--workloads={",".join(_WORKLOADS.value)}',
@@ -101,7 +90,8 @@ def compare_fid(torch_peer):
   r, = [x for x in _jax_records('benchmark_fid.py', f'--batch={_FID_BATCH.value}',
                                 f'--repeats={_STEPS.value}', '--fid_samples=')
         if x['workload'] == 'inception_features_32to299']
-  features = torch_peer.make_features(_archive(), _FID_BATCH.value)
+  features = torch_peer.make_features(
+      _INCEPTION.value or inception_weights.cached_archive(), _FID_BATCH.value)
   peer = _FID_BATCH.value / _median_seconds(features, _STEPS.value, _WARMUP.value)
   return {'workload': 'fid_features_32to299', 'batch_size': _FID_BATCH.value,
           'gan_jax_images_per_s': r['images_per_sec'], 'gan_jax_pipelined_images_per_s': None,

@@ -5,8 +5,9 @@ betas (0.5, 0.999), z 100) at 64 or 32 pixels, and a training iteration that doe
 work: the critic update on a real batch and fresh fakes, then the generator update on fakes
 of fresh latents (the GAN paper's Algorithm 1). pytorch/examples itself updates the
 generator through the critic step's fakes, one generator forward fewer; `reuse_fakes=True`
-times that loop. Two more departures, both matching gan_jax's step: the critic outputs logits scored by `BCEWithLogitsLoss` (the example's Sigmoid + BCELoss,
-stabler, same cost), and WGAN-GP's critic normalises with `GroupNorm(1, C)` (layer norm
+times that loop. Two more departures, both matching gan_jax's step: the critic outputs
+logits scored by `BCEWithLogitsLoss` (the example's Sigmoid + BCELoss, stabler, same cost),
+and WGAN-GP's critic normalises with `GroupNorm(1, C)` (layer norm
 over C, H, W with a per-channel scale and shift, as flax's `LayerNorm` in gan_jax) and
 takes n_critic = 1 critic update per step, as the gan_jax workload does.
 

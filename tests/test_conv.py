@@ -53,6 +53,14 @@ def test_patch_conv_equals_xlas_convolution_with_its_derivatives(x_shape, k_shap
     np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
 
 
+def test_patch_conv_computes_in_its_inputs_dtype():
+  x, k = _arrays(*CASES[0][:2])
+  y = conv.patch_conv(x.astype(jnp.bfloat16), k.astype(jnp.bfloat16), *CASES[0][2:])
+  assert y.dtype == jnp.bfloat16
+  np.testing.assert_allclose(y.astype(jnp.float32), _reference(x, k, *CASES[0][2:]),
+                             atol=0.05 * float(jnp.max(jnp.abs(y.astype(jnp.float32)))))
+
+
 def test_nn_conv_keeps_its_parameters_and_outputs_with_the_cpu_convolution():
   x, _ = _arrays((2, 8, 8, 3), (1, 1, 1, 1))
   make = lambda **kw: nn.Conv(16, (4, 4), strides=(2, 2), padding='SAME', **kw)  # noqa: E731

