@@ -149,10 +149,8 @@ def test_per_example_penalties_of_a_batch_norm_critic_give_the_one_device_result
   # R1 through the fixed-statistics critic (batch norm synced, stddev groups spanning
   # devices: 2 examples per device, groups of 4), and conditional WGAN-GP's label-matched fakes.
   configs = [
-      tiny_config(dataset='mnist5k', model='dcgan', image_shape=(28, 28, 1), evals=(),
-                  g_width=4, d_width=4, d_norm='batch', r1_gamma=1.0, d_minibatch='stddev'),
-      tiny_config(dataset='mnist5k', model='dcgan', image_shape=(28, 28, 1), evals=(),
-                  g_width=4, d_width=4, d_norm='batch', loss='wgan_gp', num_classes=10),
+      _image_config('ns', 'batch', r1_gamma=1.0, d_minibatch='stddev'),
+      _image_config('wgan_gp', 'batch', num_classes=10),
   ]
   for config in configs:
     _assert_one_device_result(config)

@@ -73,8 +73,9 @@ def test_each_seed_of_a_many_seed_mlp_run_is_the_single_run_of_that_seed(tmp_pat
 
 def test_each_seed_of_a_many_seed_batchnorm_dcgan_run_is_the_single_run(tmp_path):
   # Batch-norm statistics, the EMA's standing statistics and the grid evaluator, per seed.
-  config = tiny_config(dataset='mnist5k', model='dcgan', d_norm='batch', g_width=8,
-                       d_width=8, z_dim=8, num_steps=4, eval_every=4, seed=_FIRST_SEED,
+  config = tiny_config(dataset='digits8x8', model='dcgan', image_shape=(8, 8, 1),
+                       d_norm='batch', g_width=8, d_width=8, z_dim=8, num_steps=4,
+                       eval_every=4, seed=_FIRST_SEED,
                        num_seeds=2, ema_decay=0.9, ema_standing_batches=2, evals=('grid',),
                        best_metric='')
   _compare_with_single_runs(config, tmp_path)
