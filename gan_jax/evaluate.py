@@ -4,7 +4,8 @@ Each evaluator lists the names of its metrics in METRICS and has
 `run(state) -> (metrics, artifacts)`: `metrics` a dict of scalars for
 metrics.jsonl and TensorBoard, `artifacts` a dict of host arrays the loop turns into PNGs:
 'scatter' (2-D samples, drawn over 'centers') or 'grid' (images in [-1, 1], 'grid_cols' wide,
-with 'grid_row_labels' for conditional models).
+with 'grid_row_labels' for conditional models), and 'figures': {name: draw(path)}, each
+writing a PNG (the tables' histograms and correlation maps).
 """
 import functools
 import logging
@@ -306,14 +307,23 @@ def _dataset_reference(pipe, dataset, config, needs_features):
 # Evaluators computed from Inception features share one pass of the pipeline.
 INCEPTION_METRICS = {'fid': ('fid',), 'kid': ('kid',), 'pr': ('precision', 'recall'),
                      'is': ('is', 'is_std')}
+# The tables' evaluators (gan_jax/tabular/evaluators.py, imported only for tables).
+TABLE_METRICS = {
+    'similarity': ('quality_score', 'column_shapes', 'column_pair_trends'),
+    'efficacy': ('efficacy_ratio', 'efficacy_real', 'efficacy_synthetic'),
+    'privacy': ('detection_auc', 'detection_score', 'dcr_synthetic_median', 'dcr_test_median',
+                'dcr_closer_than_test_p5', 'dcr_exact_copies'),
+}
 EVALUATORS = {'modes': ModesEvaluator, 'stacked_modes': StackedModesEvaluator,
               'grid': GridEvaluator}
-NAMES = tuple(EVALUATORS) + tuple(INCEPTION_METRICS)
+NAMES = tuple(EVALUATORS) + tuple(INCEPTION_METRICS) + tuple(TABLE_METRICS)
 
 
 def metric_names(name):
   """The metrics evaluator `name` reports."""
-  return INCEPTION_METRICS[name] if name in INCEPTION_METRICS else EVALUATORS[name].METRICS
+  if name in INCEPTION_METRICS:
+    return INCEPTION_METRICS[name]
+  return TABLE_METRICS[name] if name in TABLE_METRICS else EVALUATORS[name].METRICS
 
 
 def build(config, dataset, g_model, mesh):
@@ -322,7 +332,10 @@ def build(config, dataset, g_model, mesh):
   evaluators = {}
   inception_names = tuple(n for n in config.evals if n in INCEPTION_METRICS)
   for name in config.evals:
-    if name not in INCEPTION_METRICS:
+    if name in TABLE_METRICS:
+      from gan_jax.tabular import evaluators as tables  # pylint: disable=import-outside-toplevel
+      evaluators[name] = tables.TableEvaluator(name, config, dataset, g_model, mesh)
+    elif name not in INCEPTION_METRICS:
       evaluators[name] = EVALUATORS[name](config, dataset, g_model, mesh)
     elif name == inception_names[0]:
       evaluators['+'.join(inception_names)] = InceptionEvaluator(

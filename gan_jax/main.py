@@ -20,7 +20,7 @@ from absl import logging as absl_logging
 from ml_collections import config_flags
 
 from gan_jax import checkpoint, parallel, progress, train
-from gan_jax.data.tfds import DataUnavailableError
+from gan_jax.data.errors import DataUnavailableError, TableError
 from gan_jax.metrics import inception_weights, stats_files
 from gan_jax.validation import ConfigError
 
@@ -110,7 +110,7 @@ def main(argv):
   try:
     parallel.initialize(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
     summary = train.train_and_evaluate(_CONFIG.value, _WORKDIR.value)
-  except (ConfigError, checkpoint.CheckpointError, DataUnavailableError,
+  except (ConfigError, checkpoint.CheckpointError, DataUnavailableError, TableError,
           parallel.DistributedError, train.NonFiniteError, train.WorkdirError,
           inception_weights.WeightsUnavailableError, stats_files.StatsFileError) as e:
     sys.exit(f'error: {e}')

@@ -16,8 +16,8 @@ def learning_rate_schedule(name, lr, num_updates):
   return optax.cosine_decay_schedule(lr, num_updates)
 
 
-def make_optimizer(*, name, lr, betas, schedule, num_updates, grad_clip, skip_nonfinite=False,
-                   differentiable=False):
+def make_optimizer(*, name, lr, betas, schedule, num_updates, grad_clip, weight_decay=0.0,
+                   skip_nonfinite=False, differentiable=False):
   """One network's optimizer.
 
   Args:
@@ -27,6 +27,8 @@ def make_optimizer(*, name, lr, betas, schedule, num_updates, grad_clip, skip_no
     schedule: one of SCHEDULES.
     num_updates: how many updates the schedule spans.
     grad_clip: clip the global gradient norm to this value; 0 disables clipping.
+    weight_decay: L2 decay added to the (clipped) gradient before the optimizer, as
+      PyTorch's Adam(weight_decay=...) couples it (not AdamW's decoupled decay).
     skip_nonfinite: drop updates whose gradients hold NaN or inf (optax.apply_if_finite);
       after 100 in a row the updates go through and the NaN guard stops the run.
     differentiable: the update will be differentiated through (an unrolled GAN's critic):
@@ -39,6 +41,8 @@ def make_optimizer(*, name, lr, betas, schedule, num_updates, grad_clip, skip_no
     opt = optax.adam(rate, b1=betas[0], b2=betas[1], eps_root=1e-12 if differentiable else 0.0)
   else:
     opt = optax.rmsprop(rate, decay=betas[1])
+  if weight_decay > 0:
+    opt = optax.chain(optax.add_decayed_weights(weight_decay), opt)
   if grad_clip > 0:
     opt = optax.chain(optax.clip_by_global_norm(grad_clip), opt)
   if skip_nonfinite:
@@ -50,12 +54,12 @@ def build(config):
   """Returns (g_tx, d_tx); the critic's schedule spans its n_critic updates per step."""
   g_tx = make_optimizer(name=config.optimizer, lr=config.g_lr, betas=tuple(config.g_betas),
                         schedule=config.g_schedule, num_updates=config.num_steps,
-                        grad_clip=config.g_grad_clip,
+                        grad_clip=config.g_grad_clip, weight_decay=config.g_weight_decay,
                         skip_nonfinite=config.skip_nonfinite_updates)
   d_tx = make_optimizer(name=config.optimizer, lr=config.d_lr, betas=tuple(config.d_betas),
                         schedule=config.d_schedule,
                         num_updates=config.num_steps * config.n_critic,
-                        grad_clip=config.d_grad_clip,
+                        grad_clip=config.d_grad_clip, weight_decay=config.d_weight_decay,
                         skip_nonfinite=config.skip_nonfinite_updates,
                         differentiable=config.unrolled_steps > 0)
   return g_tx, d_tx

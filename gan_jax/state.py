@@ -52,7 +52,8 @@ def create(config, g_model, d_model, g_tx, d_tx, sample_shape, mesh):
     g_params, g_model_state = models.init(g_model, k_g, jnp.zeros((1, config.z_dim)),
                                          config.num_classes)
     packed = models.pack(jnp.zeros((config.pac,) + tuple(sample_shape)), config.pac)
-    d_params, d_model_state = models.init(d_model, k_d, packed, config.num_classes)
+    d_params, d_model_state = models.init(d_model, k_d, packed, config.num_classes,
+                                          labels_per_example=config.pac)
     return GANState(
         step=jnp.zeros((), jnp.int32),
         key=key,

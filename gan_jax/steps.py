@@ -42,6 +42,13 @@ def noise_std(config, step):
   return config.instance_noise * frac
 
 
+def _noise(inputs, salt):
+  """The critic's dropout keys for one of its calls: the drawn key data made distinct per
+  call (real, fake, penalty), or None when the critic draws no noise."""
+  noise = inputs.get('d_noise')
+  return None if noise is None else noise ^ jnp.uint32(salt)
+
+
 def _accuracy(real_logits, fake_logits, threshold):
   """Share of real and fake examples the critic classifies right, averaged."""
   if threshold is None:  # Scores without an origin: the midpoint of the global means.
@@ -66,8 +73,16 @@ class StepFunctions:
   stabilisation switches) are static; every method is a pure function of its arrays.
   """
 
-  def __init__(self, config, g_model, d_model, g_tx, d_tx):
+  def __init__(self, config, g_model, d_model, g_tx, d_tx, label_logits=None):
     self.config = config
+    # Log-probabilities of the generator's labels (a table's training-by-sampling
+    # conditions); None draws them uniformly.
+    self.label_logits = None if label_logits is None else jnp.asarray(label_logits)
+    # CTGAN's generator sows the cross-entropy of its conditioned column's logits.
+    self.condition_loss = (config.model == 'ctgan' and bool(config.num_classes)
+                           and config.tabular.condition_weight > 0)
+    # CTGAN's critic drops units with keys drawn here, one pair per packed example.
+    self.critic_noise = config.model == 'ctgan' and config.tabular.dropout > 0
     self.g_model, self.d_model = g_model, d_model
     self.g_tx, self.d_tx = g_tx, d_tx
     self.objective = objectives.get(config.loss)
@@ -92,10 +107,10 @@ class StepFunctions:
     c, obj, m_pack = self.config, self.objective, self.config.pac
     y, y_fake = inputs.get('y'), inputs.get('y_fake')
     real, fake = models.pack(real, m_pack), models.pack(fake, m_pack)
-    real_logits, ms, real_f = models.apply_with_features(self.d_model, d_params, d_model_state,
-                                                         real, y, train=True)
-    fake_logits, ms, fake_f = models.apply_with_features(self.d_model, d_params, ms, fake,
-                                                         y_fake, train=True)
+    real_logits, ms, real_f = models.apply_with_features(
+        self.d_model, d_params, d_model_state, real, y, train=True, noise=_noise(inputs, 0))
+    fake_logits, ms, fake_f = models.apply_with_features(
+        self.d_model, d_params, ms, fake, y_fake, train=True, noise=_noise(inputs, 1))
     loss = obj.d_loss(real_logits, fake_logits, **self.targets)
     real_spread = _mean_pairwise_distance(real_f)
     m = {'d_loss': loss,
@@ -104,7 +119,8 @@ class StepFunctions:
          'd_accuracy': _accuracy(real_logits, fake_logits, obj.threshold),
          'feature_diversity': _mean_pairwise_distance(fake_f) / jnp.maximum(real_spread,
                                                                               1e-12)}
-    critic = lambda x: models.apply(self.penalty_critic, d_params, ms, x, y, train=True)[0]
+    critic = lambda x: models.apply(self.penalty_critic, d_params, ms, x, y, train=True,
+                                    noise=_noise(inputs, 2))[0]
     if obj.penalty == 'gp':
       m['gp'] = objectives.gradient_penalty(critic, real, fake, inputs['eps'])
       loss = loss + c.gp_weight * m['gp']
@@ -149,7 +165,8 @@ class StepFunctions:
       inputs: this device's shard of 'x' (real batch), 'z' (latents), 'eps' (penalty
         interpolation weights), for conditional models 'y' (real labels) and 'y_fake'
         (labels the fakes are generated for), and when enabled 'noise_real'/'noise_fake'
-        (instance noise) and 'u' (DRAGAN perturbations).
+        (instance noise), 'u' (DRAGAN perturbations) and 'd_noise' (the critic's dropout
+        keys, one uint32 pair per packed example).
       index: which of the step's n_critic critic updates this is.
     Returns:
       (state, measurements) with the critic's parameters, model state and optimizer updated.
@@ -190,21 +207,29 @@ class StepFunctions:
     """
     c, obj = self.config, self.objective
     y_fake = inputs.get('y_fake')
-    fake, g_ms = self._generate(g_params, state, inputs['z'], y_fake)
+    m, loss = {}, 0.0
+    if self.condition_loss:
+      fake, g_ms, m['condition_loss'] = models.apply_with_intermediate(
+          self.g_model, g_params, state.g_model_state, inputs['z'], y_fake, train=True,
+          name='condition_loss')
+      loss = c.tabular.condition_weight * m['condition_loss']
+    else:
+      fake, g_ms = self._generate(g_params, state, inputs['z'], y_fake)
     d_params, d_ms = state.d_params, state.d_model_state
     if 'unroll' in inputs:
       d_params, d_ms = self._unrolled_critic(g_params, state, inputs['unroll'])
     fake = models.pack(self._noised(fake, inputs.get('noise'), noise_std(c, state.step)),
                        c.pac)
     fake_logits, new_d_ms, fake_f = models.apply_with_features(
-        self.d_model, d_params, d_ms, fake, y_fake, train=True)
-    m, loss = {}, 0.0
+        self.d_model, d_params, d_ms, fake, y_fake, train=True, noise=_noise(inputs, 1))
     if c.g_adversarial:
-      m['g_adv_loss'] = loss = obj.g_loss(fake_logits)
+      m['g_adv_loss'] = obj.g_loss(fake_logits)
+      loss = loss + m['g_adv_loss']
     if c.feature_matching > 0:
       real = models.pack(inputs['x'], c.pac)
       _, _, real_f = models.apply_with_features(self.d_model, d_params, d_ms, real,
-                                                inputs.get('y'), train=True)
+                                                inputs.get('y'), train=True,
+                                                noise=_noise(inputs, 0))
       # Means over the global batch, so a sharded step matches one device.
       m['feature_matching'] = jnp.sum(
           (_pmean(jnp.mean(real_f, 0)) - _pmean(jnp.mean(fake_f, 0))) ** 2)
@@ -272,19 +297,28 @@ class StepFunctions:
     keys = iter(jax.random.split(jax.random.fold_in(state.key, state.step), 16))
     n_d, k = c.n_critic, c.unrolled_steps
 
+    def labels(shape):
+      if self.label_logits is None:
+        return jax.random.randint(next(keys), shape, 0, c.num_classes)
+      return jax.random.categorical(next(keys), self.label_logits, shape=shape)
+
     def critic_like(n):
       out = {'z': jax.random.normal(next(keys), (n, batch_size, c.z_dim)),
              'eps': jax.random.uniform(next(keys), (n, batch_size // c.pac))}
       if c.num_classes:
-        out['y_fake'] = jax.random.randint(next(keys), (n, batch_size), 0, c.num_classes)
+        out['y_fake'] = labels((n, batch_size))
       if c.dragan_weight > 0:
         out['u'] = jax.random.uniform(next(keys), (n, batch_size) + sample_shape)
+      if self.critic_noise:
+        out['d_noise'] = jax.random.bits(next(keys), (n, batch_size // c.pac, 2), jnp.uint32)
       return out
 
     critic = critic_like(n_d)
     generator = {'z': jax.random.normal(next(keys), (batch_size, c.z_dim))}
     if c.num_classes:
-      generator['y_fake'] = jax.random.randint(next(keys), (batch_size,), 0, c.num_classes)
+      generator['y_fake'] = labels((batch_size,))
+    if self.critic_noise:
+      generator['d_noise'] = jax.random.bits(next(keys), (batch_size // c.pac, 2), jnp.uint32)
     if c.instance_noise > 0:
       noise = lambda shape: jax.random.normal(next(keys), shape + sample_shape)  # noqa: E731
       critic['noise_real'] = noise((n_d, batch_size))
@@ -293,7 +327,7 @@ class StepFunctions:
     return critic, generator, (critic_like(k) if k else None)
 
 
-def make_train_step(config, g_model, d_model, g_tx, d_tx, mesh):
+def make_train_step(config, g_model, d_model, g_tx, d_tx, mesh, label_logits=None):
   """Builds the jit-compiled, data-parallel train step.
 
   Args:
@@ -301,18 +335,19 @@ def make_train_step(config, g_model, d_model, g_tx, d_tx, mesh):
     g_model, d_model: generator and critic modules.
     g_tx, d_tx: their optimizers.
     mesh: a mesh with a 'data' axis; the state is replicated over it, batches are sharded.
+    label_logits: log-probabilities of the generator's labels (None: uniform).
   Returns:
     train_step(state, batch) -> (state, measurements), with `state` donated. `batch['x']`
     has shape (n_critic, global_batch, ...); `batch['y']` (n_critic, global_batch) holds the
     labels when the models are conditional. With config.num_seeds > 1 the state, the batch
     and the measurements have a leading seed axis, and the step is vmapped over it.
   """
-  fns = StepFunctions(config, g_model, d_model, g_tx, d_tx)
+  fns = StepFunctions(config, g_model, d_model, g_tx, d_tx, label_logits)
   # check_vma=False gives pmap's semantics: a gradient taken on one device is that device's
   # gradient, averaged explicitly with pmean. (With varying-manual-axes checking, JAX would
   # already sum gradients of replicated parameters over devices in the transpose.)
   generator_spec = {'z': P(DATA_AXIS), 'x': P(DATA_AXIS), 'y': P(DATA_AXIS),
-                    'y_fake': P(DATA_AXIS), 'noise': P(DATA_AXIS),
+                    'y_fake': P(DATA_AXIS), 'noise': P(DATA_AXIS), 'd_noise': P(DATA_AXIS),
                     'unroll': P(None, DATA_AXIS)}
 
   def sharded_step(state, critic_inputs, generator_inputs):

@@ -98,13 +98,17 @@ class Run:
     validation.check_devices(config, self.mesh.size)
     self.config = config
     self.dataset = data.build(config, self.mesh)
+    layout = getattr(self.dataset, 'layout', None)
+    if layout is not None:  # A table sets its number of conditions (and epochs' steps).
+      data.table_data.resolve(config, self.dataset)
     validation.check_data(config, self.dataset)
-    self.g_model, self.d_model = models.build(config, self.dataset.sample_shape)
+    self.g_model, self.d_model = models.build(config, self.dataset.sample_shape, layout)
     g_tx, d_tx = optim.build(config)
     self.state = state_lib.create(config, self.g_model, self.d_model, g_tx, d_tx,
                                   self.dataset.sample_shape, self.mesh)
-    self.train_step = steps.make_train_step(config, self.g_model, self.d_model, g_tx, d_tx,
-                                            self.mesh)
+    self.train_step = steps.make_train_step(
+        config, self.g_model, self.d_model, g_tx, d_tx, self.mesh,
+        label_logits=getattr(self.dataset, 'train_logits', None))
     self.evaluators = evaluate.build(config, self.dataset, self.g_model, self.mesh)
     self.evaluation_view = evaluate.make_evaluation_view(config, self.g_model, self.mesh)
     self.seeds = seeds.values(config)
@@ -134,6 +138,10 @@ def _evaluate_seed(run, state, step, writer, seed):
     metrics.update(values)
     if not writer:
       continue
+    for figure, draw in artifacts.get('figures', {}).items():
+      path = os.path.join(writer.seed_dir(seed), f'{name}_{figure}_{step:07d}.png')
+      draw(path)
+      writer.write_image(step, f'{name}_{figure}', path, seed)
     path = os.path.join(writer.seed_dir(seed), f'{name}_{step:07d}.png')
     if 'scatter' in artifacts:
       title = f'step {step}: ' + ', '.join(f'{k} {v:.3g}' for k, v in values.items())

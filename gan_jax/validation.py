@@ -46,7 +46,7 @@ def validate(config):
     raise ConfigError(f'config.dataset={config.dataset!r} is neither a built-in dataset '
                       f'({", ".join(data.BUILT_IN)}), folder:PATH, nor a TensorFlow '
                       'Datasets name')
-  _check_choice(config, 'model', models.MODELS)
+  _check_choice(config, 'model', models.NAMES)
   if config.model == 'mlp' and config.d_norm != 'none':
     raise ConfigError(f"config.d_norm={config.d_norm!r} is not allowed with config.model="
                       "'mlp': the MLP critic has no normalisation layers, so d_norm must be "
@@ -89,6 +89,7 @@ def validate(config):
                       f'choose one of: {", ".join(sorted(mlp.ACTIVATIONS))}')
   _check_mlp(config)
   _check_mixture(config)
+  _check_tabular(config)
   for name in config.evals:
     if name not in evaluate.NAMES:
       raise ConfigError(f'config.evals names {name!r}, which is not an evaluator; choose '
@@ -137,6 +138,44 @@ def _check_mlp(config):
   _check_number(config, 'mlp.init_std', integer=False, low=0, low_inclusive=True)
 
 
+def _check_tabular(config):
+  """Tables go with the ctgan model and its settings (config.tabular)."""
+  table = data.is_table(config.dataset)
+  if table != (config.model == 'ctgan'):
+    raise ConfigError(f'config.model={config.model!r} does not fit config.dataset='
+                      f'{config.dataset!r}: tables (german, abalone, cps1988, csv:PATH, ...) '
+                      'train with model=ctgan, and ctgan trains only on tables')
+  table_evals = [n for n in config.evals if n in evaluate.TABLE_METRICS]
+  if table_evals and not table:
+    raise ConfigError(f'config.evals has {table_evals[0]!r}, which judges synthetic tables, '
+                      f'but config.dataset={config.dataset!r} is not a table')
+  if not table:
+    return
+  from gan_jax.tabular import tables  # pylint: disable=import-outside-toplevel
+  t = config.tabular
+  _check_number(config, 'tabular.test_fraction', integer=False, low=0, high=1)
+  _check_number(config, 'tabular.split_seed', integer=True, low=0, low_inclusive=True)
+  if t.missing not in tables.MISSING:
+    raise ConfigError(f'config.tabular.missing={t.missing!r} is not allowed; choose one of: '
+                      f'{", ".join(tables.MISSING)}')
+  _check_number(config, 'tabular.max_modes', integer=True, low=0)
+  _check_number(config, 'tabular.weight_threshold', integer=False, low=0, low_inclusive=True,
+                high=1)
+  _check_number(config, 'tabular.tau', integer=False, low=0)
+  _check_number(config, 'tabular.dropout', integer=False, low=0, low_inclusive=True, high=1)
+  _check_number(config, 'tabular.condition_weight', integer=False, low=0, low_inclusive=True)
+  for field in ('eval_rows', 'efficacy_max_rows', 'epochs'):
+    _check_number(config, f'tabular.{field}', integer=True, low=0, low_inclusive=True)
+  for field in ('g_widths', 'd_widths'):
+    widths = tuple(t[field])
+    if not widths or not all(isinstance(w, int) and not isinstance(w, bool) and w > 0
+                             for w in widths):
+      raise ConfigError(f'config.tabular.{field}={widths!r} must be one or more positive '
+                        'integers')
+  if not isinstance(t.conditional, bool):
+    raise ConfigError(f'config.tabular.conditional={t.conditional!r} must be True or False')
+
+
 def _check_mixture(config):
   """The 2-D mixtures' radius and standard deviation (0 keeps the dataset's own)."""
   for field in ('data_radius', 'data_std'):
@@ -182,7 +221,8 @@ def _check_stabilisation(config):
     raise ConfigError('config.g_adversarial=False leaves the generator without a loss: set '
                       'config.feature_matching > 0')
   _check_choice(config, 'd_minibatch', layers.MINIBATCH)
-  if config.pac > 1 and config.num_classes:
+  # CTGAN's critic packs each row with its own condition.
+  if config.pac > 1 and config.num_classes and config.model != 'ctgan':
     raise ConfigError(f'config.pac={config.pac} packs samples of different classes: PacGAN '
                       'is for unconditional models (set num_classes=0 or pac=1)')
 

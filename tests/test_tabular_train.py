@@ -1,0 +1,178 @@
+"""Tables in the library's own loop: CTGAN batches by training-by-sampling, the conditional
+step (8 devices = 1), a smoke run through train_and_evaluate, CSV sampling and the
+one-line errors of bad tables and configs."""
+import os
+import subprocess
+import sys
+
+import jax
+import numpy as np
+import pandas as pd
+import pytest
+
+from configs import ctgan as ctgan_config
+from gan_jax import parallel, train, validation
+from tests.conftest import ROOT, run_env
+
+
+def _tiny(**overrides):
+  c = ctgan_config.get_config('german,smoke')
+  c.evals = ()
+  for key, value in overrides.items():
+    c[key] = value
+  return c
+
+
+def test_real_rows_of_a_batch_have_their_condition_and_conditions_follow_the_sampler():
+  run = train.Run(_tiny(batch_size=400, num_steps=1))
+  data = run.dataset
+  assert run.config.num_classes == data.num_classes == sum(
+      s.size for s in data.transformer.condition_spans)
+  starts = np.cumsum([0] + [s.size for s in data.transformer.condition_spans])
+  x, y = [], []
+  for step in range(5):
+    batch = jax.device_get(data.batch_at(step))
+    x.append(batch['x'][0])
+    y.append(batch['y'][0])
+  x, y = np.concatenate(x), np.concatenate(y)
+  for row, condition in zip(x, y):
+    column = np.searchsorted(starts, condition, side='right') - 1
+    span = data.transformer.condition_spans[column]
+    assert row[span.start + condition - starts[column]] == 1.0
+  # Training-by-sampling: the columns are drawn uniformly.
+  columns = np.searchsorted(starts, y, side='right') - 1
+  freq = np.bincount(columns, minlength=len(starts) - 1) / len(y)
+  n_col = len(starts) - 1
+  assert np.all(np.abs(freq - 1 / n_col) < 5 * np.sqrt((1 / n_col) * (1 - 1 / n_col) / len(y)))
+  # A batch is a function of the step alone (exact resume).
+  np.testing.assert_array_equal(jax.device_get(data.batch_at(3))['x'],
+                                jax.device_get(data.batch_at(3))['x'])
+
+
+def _one_step(config, num_devices):
+  run = train.Run(config, mesh=parallel.make_mesh(jax.devices()[:num_devices]))
+  state, measurements = run.train_step(run.state, run.dataset.batch_at(0))
+  return parallel.fetch(state), parallel.fetch(measurements)
+
+
+def test_ctgan_step_on_eight_devices_equals_one_device_with_the_condition_loss():
+  # Packs of 5 rows with their conditions, dropout and Gumbel noise from each row's own
+  # bits, the WGAN-GP penalty and the generator's conditional cross-entropy.
+  config = _tiny(batch_size=80, pac=5)
+  one, m_one = _one_step(config, 1)
+  eight, m_eight = _one_step(config, 8)
+  for a, b in zip(jax.tree.leaves(one), jax.tree.leaves(eight)):
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+  for name in m_one:
+    np.testing.assert_allclose(m_one[name], m_eight[name], rtol=1e-4, atol=1e-5)
+  assert m_one['condition_loss'] > 0 and 'gp' in m_one
+  # The generator's loss is its adversarial term plus the cross-entropy.
+  np.testing.assert_allclose(m_one['g_loss'], m_one['g_adv_loss'] + m_one['condition_loss'],
+                             rtol=1e-5)
+
+
+def test_unconditional_ctgan_has_no_conditions():
+  config = _tiny()
+  config.tabular.conditional = False
+  run = train.Run(config)
+  assert run.config.num_classes == 0 and 'y' not in run.dataset.batch_at(0)
+  _, measurements = run.train_step(run.state, run.dataset.batch_at(0))
+  assert 'condition_loss' not in measurements
+
+
+def test_epochs_set_num_steps_as_ctgans_epochs():
+  config = _tiny(batch_size=160, num_steps=1)
+  config.tabular.epochs = 3
+  train.Run(config)
+  assert config.num_steps == 3 * (800 // 160)  # german: 800 training rows.
+
+
+def test_smoke_run_evaluates_checkpoints_and_samples_a_csv(tmp_path):
+  workdir = tmp_path / 'run'
+  config = ctgan_config.get_config('german,smoke')
+  summary = train.train_and_evaluate(config, str(workdir))
+  assert summary['steps'] == 2 and os.path.isdir(workdir / 'checkpoints' / '2')
+  for name in ('quality_score', 'efficacy_ratio', 'detection_auc'):
+    assert np.isfinite(summary[name]), name
+  assert any(f.startswith('similarity_') and f.endswith('.png') for f in os.listdir(workdir))
+  out = tmp_path / 'rows'
+  cmd = [sys.executable, 'scripts/sample.py', f'--workdir={workdir}', '--num=30',
+         f'--out={out}', '--condition=housing=rent']
+  proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300,
+                        env=run_env())
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  rows = pd.read_csv(f'{out}.csv')
+  assert list(rows.columns) == ['risk', 'sex', 'job', 'housing', 'saving_accounts',
+                                'checking_account', 'credit_amount', 'duration', 'purpose',
+                                'age'] and len(rows) == 30
+  assert rows['credit_amount'].dtype.kind == 'i'
+  again = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300,
+                         env=run_env())
+  assert again.returncode != 0 and 'exists' in again.stderr  # Never overwrites.
+  bad = subprocess.run(cmd[:4] + [f'--out={out}_castle', '--condition=housing=castle'],
+                       cwd=ROOT, capture_output=True, text=True, timeout=300, env=run_env())
+  assert bad.returncode != 0
+  assert "error: --condition: 'castle' is not a category of 'housing'" in bad.stderr
+  assert 'free, own, rent' in bad.stderr
+
+
+def _write(tmp_path, frame):
+  path = tmp_path / 'table.csv'
+  frame.to_csv(path, index=False)
+  return str(path)
+
+
+def _mixed_frame(n=60):
+  rng = np.random.default_rng(0)
+  return pd.DataFrame({'age': rng.integers(20, 70, n), 'income': rng.normal(50, 10, n),
+                       'city': rng.choice(['a', 'b'], n), 'label': rng.choice(['y', 'n'], n)})
+
+
+BAD_TABLES = [
+    ('missing', lambda f: f.assign(income=f.income.where(f.index != 3)), [],
+     ['income', 'missing']),
+    ('constant', lambda f: f.assign(city='a'), [], ['city', 'constant']),
+    ('unknown_target', lambda f: f, ['--config.tabular.target=salary'], ['salary']),
+]
+
+
+@pytest.mark.parametrize('name,change,flags,expected', BAD_TABLES, ids=[b[0] for b in BAD_TABLES])
+def test_bad_csv_tables_are_one_line_errors_naming_the_column(tmp_path, name, change, flags,
+                                                              expected):
+  del name
+  path = _write(tmp_path, change(_mixed_frame()))
+  proc = subprocess.run(
+      [sys.executable, '-m', 'gan_jax.main', '--config=configs/ctgan.py:csv,smoke',
+       f'--workdir={tmp_path / "run"}', f'--config.dataset=csv:{path}', *flags],
+      cwd=ROOT, capture_output=True, text=True, timeout=300, env=run_env())
+  lines = [line for line in proc.stderr.splitlines() if line.startswith('error:')]
+  assert proc.returncode != 0 and len(lines) == 1, proc.stderr[-2000:]
+  for part in expected:
+    assert part in lines[0]
+  assert not os.path.exists(tmp_path / 'run' / 'checkpoints')
+
+
+@pytest.mark.parametrize('overrides,expected', [
+    (dict(model='mlp'), ["config.model='mlp'", 'ctgan']),
+    (dict(tabular_missing='impute'), ["config.tabular.missing='impute'", 'error, drop']),
+    (dict(tabular_g_widths=(256, 0)), ['config.tabular.g_widths', 'positive']),
+    (dict(tabular_dropout=1.0), ['config.tabular.dropout=1.0']),
+])
+def test_tabular_config_errors_name_the_field(overrides, expected):
+  config = _tiny()
+  for key, value in overrides.items():
+    if key.startswith('tabular_'):
+      config.tabular[key[len('tabular_'):]] = value
+    else:
+      config[key] = value
+  with pytest.raises(validation.ConfigError) as e:
+    validation.validate(config)
+  for part in expected:
+    assert part in str(e.value)
+
+
+def test_a_table_dataset_needs_the_ctgan_model_and_ctgan_needs_a_table():
+  config = ctgan_config.get_config('german,smoke')
+  config.dataset = 'ring8'
+  with pytest.raises(validation.ConfigError, match='ctgan trains only on tables'):
+    validation.validate(config)
