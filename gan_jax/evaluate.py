@@ -127,11 +127,14 @@ def make_sampler(g_model, mesh, z, labels=None):
   It uses the weights evaluation uses (EMA when kept) in eval mode, and returns the samples
   replicated, so it also works in multi-process runs. Give it make_evaluation_view's state.
   """
+  # The inputs are arguments, not constants: XLA would fold a generator's work on them
+  # (CTGAN hashes its latents) into the compilation.
   generate = jax.jit(
-      lambda params, model_state: models.apply(g_model, params, model_state, z, labels,
-                                               train=False)[0],
+      lambda params, model_state, z, labels: models.apply(g_model, params, model_state, z,
+                                                          labels, train=False)[0],
       out_shardings=parallel.replicated(mesh))
-  return lambda state: parallel.fetch(generate(sampling_params(state), state.g_model_state))
+  return lambda state: parallel.fetch(generate(sampling_params(state), state.g_model_state,
+                                               z, labels))
 
 
 class ModesEvaluator:

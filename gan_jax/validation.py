@@ -172,6 +172,9 @@ def _check_tabular(config):
                              for w in widths):
       raise ConfigError(f'config.tabular.{field}={widths!r} must be one or more positive '
                         'integers')
+  if config.d_minibatch == 'stddev':
+    raise ConfigError("config.d_minibatch='stddev' is for image and MLP critics; the ctgan "
+                      "critic takes 'none' or 'discrimination'")
   if not isinstance(t.conditional, bool):
     raise ConfigError(f'config.tabular.conditional={t.conditional!r} must be True or False')
 

@@ -17,7 +17,8 @@ def test_gumbel_softmax_argmax_samples_the_softmax_of_the_logits():
   p = np.array([0.2, 0.3, 0.5])
   n = 200_000
   z = jax.random.normal(jax.random.PRNGKey(3), (n, 4))
-  soft = ctgan.gumbel_softmax(jnp.log(jnp.tile(p, (n, 1))), ctgan.row_keys(z), 0.2)
+  soft = ctgan.gumbel_softmax(jnp.log(jnp.tile(p, (n, 1))),
+                              ctgan.gumbel_noise(ctgan.row_keys(z), 3), 0.2)
   np.testing.assert_allclose(np.sum(soft, axis=1), 1.0, rtol=1e-5)
   freq = np.bincount(np.argmax(soft, axis=1), minlength=3) / n
   assert np.all(np.abs(freq - p) < 5 * np.sqrt(p * (1 - p) / n))  # 5 binomial std.

@@ -176,3 +176,21 @@ def test_a_table_dataset_needs_the_ctgan_model_and_ctgan_needs_a_table():
   config.dataset = 'ring8'
   with pytest.raises(validation.ConfigError, match='ctgan trains only on tables'):
     validation.validate(config)
+
+
+@pytest.mark.parametrize('overrides', [
+    dict(loss='hinge', n_critic=2, ema_decay=0.9, feature_matching=1.0,
+         d_minibatch='discrimination', minibatch_kernels=4, minibatch_dim=3),
+    dict(loss='ns', r1_gamma=1.0, instance_noise=0.1, unrolled_steps=1, dragan_weight=1.0),
+], ids=['hinge-ema-fm-minibatch', 'ns-r1-noise-unrolled-dragan'])
+def test_the_librarys_objectives_and_remedies_compose_with_ctgan(overrides):
+  config = _tiny(batch_size=80, pac=5, **overrides)
+  one, m_one = _one_step(config, 1)
+  eight, m_eight = _one_step(config, 8)
+  for a, b in zip(jax.tree.leaves(one), jax.tree.leaves(eight)):
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+  assert all(np.isfinite(v) for v in m_one.values())
+  if config.ema_decay:  # Standing statistics of the EMA generator, conditions included.
+    run = train.Run(config)
+    run.state = run.train_step(run.state, run.dataset.batch_at(0))[0]
+    assert np.all(np.isfinite(jax.tree.leaves(parallel.fetch(run.seed_state(0)))[0]))

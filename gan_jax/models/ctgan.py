@@ -51,18 +51,22 @@ def row_keys(x):
   return jax.random.wrap_key_data(data, impl='threefry2x32')
 
 
-def gumbel_softmax(logits, keys, tau):
-  """Soft samples softmax((logits + g) / tau) with Gumbel noise g drawn from per-row keys.
+def gumbel_noise(keys, dim):
+  """Standard Gumbel noise (rows, dim), row i drawn from keys[i]."""
+  return jax.vmap(lambda k: jax.random.gumbel(k, (dim,), jnp.float32))(keys)
+
+
+def gumbel_softmax(logits, noise, tau):
+  """Soft samples softmax((logits + g) / tau) for Gumbel noise g (gumbel_noise).
 
   Args:
     logits: (rows, k).
-    keys: (rows,) PRNG keys.
+    noise: (rows, k) standard Gumbel noise.
     tau: the temperature (CTGAN: 0.2).
   Returns:
     (rows, k) rows on the simplex; their argmax is a sample of softmax(logits).
   """
-  g = jax.vmap(lambda k: jax.random.gumbel(k, logits.shape[1:], jnp.float32))(keys)
-  return jax.nn.softmax((logits.astype(jnp.float32) + g) / tau, axis=-1)
+  return jax.nn.softmax((logits.astype(jnp.float32) + noise) / tau, axis=-1)
 
 
 def condition_cross_entropy(logits, labels, condition_spans):
@@ -127,15 +131,15 @@ class CTGANGenerator(nn.Module):
     if labels is not None:
       self.sow('intermediates', 'condition_loss',
                condition_cross_entropy(logits, labels, self.condition_spans))
-    keys = row_keys(z)
+    # One draw per row for the whole row (one generator to compile), sliced per one-hot.
+    noise = gumbel_noise(row_keys(z), dim)
     parts = []
-    for i, (start, size, kind) in enumerate(self.spans):
+    for start, size, kind in self.spans:
       span = logits[:, start:start + size]
       if kind == 'scalar':
         parts.append(jnp.tanh(span))
       else:
-        parts.append(gumbel_softmax(span, jax.vmap(lambda k, i=i: jax.random.fold_in(k, i))(
-            keys), self.tau))
+        parts.append(gumbel_softmax(span, noise[:, start:start + size], self.tau))
     return jnp.concatenate(parts, axis=-1)
 
 
@@ -153,13 +157,19 @@ class CTGANCritic(nn.Module):
     num_conditions: the number of conditions (0: unconditional).
     widths: the hidden layers' widths (CTGAN: 256, 256).
     dropout: the dropout rate after each hidden layer (CTGAN: 0.5), active when training.
+    minibatch: 'none' or 'discrimination' (minibatch discrimination before the score,
+      layers.critic_head).
+    minibatch_kernels, minibatch_dim: its tensor's size.
     dtype: the computation's dtype.
-    fixed_statistics: unused (the critic has no batch-level statistics); the penalties'
-      critic is a clone with it set, as for every critic.
+    fixed_statistics: hold the other examples fixed for differentiation (the penalties'
+      critic, a clone with it set).
   """
   num_conditions: int = 0
   widths: Sequence[int] = (256, 256)
   dropout: float = 0.5
+  minibatch: str = 'none'
+  minibatch_kernels: int = 32
+  minibatch_dim: int = 8
   dtype: Any = None
   fixed_statistics: bool = False
 
@@ -173,15 +183,22 @@ class CTGANCritic(nn.Module):
     if dropping and noise is None:
       raise ValueError('the CTGAN critic drops units in training: give it `noise`, one '
                        'uint32 key pair per pack (steps.py draws them)')
-    keys = jax.random.wrap_key_data(noise, impl='threefry2x32') if dropping else None
-    for i, width in enumerate(self.widths):
+    keep = None
+    if dropping:  # Every layer's mask in one draw per pack: one generator to compile.
+      keys = jax.random.wrap_key_data(noise, impl='threefry2x32')
+      keep = jax.vmap(lambda k: jax.random.bernoulli(k, 1.0 - self.dropout,
+                                                     (sum(self.widths),)))(keys)
+    offset = 0
+    for width in self.widths:
       h = nn.leaky_relu(nn.Dense(width, dtype=self.dtype)(h), 0.2)
-      if keys is not None:
-        keep = jax.vmap(lambda k, i=i: jax.random.bernoulli(
-            jax.random.fold_in(k, i), 1.0 - self.dropout, h.shape[1:]))(keys)
-        h = jnp.where(keep, h / (1.0 - self.dropout), 0.0).astype(h.dtype)
+      if keep is not None:
+        h = jnp.where(keep[:, offset:offset + width], h / (1.0 - self.dropout),
+                      0.0).astype(h.dtype)
+      offset += width
     out = nn.Dense(1, dtype=self.dtype)(h)[:, 0]
-    return layers.critic_head(self, h, out, minibatch='none')
+    return layers.critic_head(self, h, out, minibatch=self.minibatch,
+                              kernels=self.minibatch_kernels, dim=self.minibatch_dim,
+                              fixed_statistics=self.fixed_statistics)
 
 
 def build(config, layout):
@@ -199,5 +216,6 @@ def build(config, layout):
   condition_spans = tuple(layout.condition_spans) if config.num_classes else ()
   generator = CTGANGenerator(tuple(layout.spans), condition_spans, tuple(t.g_widths), t.tau,
                              config.sync_batch_stats, dtype)
-  critic = CTGANCritic(config.num_classes, tuple(t.d_widths), t.dropout, dtype)
+  critic = CTGANCritic(config.num_classes, tuple(t.d_widths), t.dropout, config.d_minibatch,
+                       config.minibatch_kernels, config.minibatch_dim, dtype)
   return generator, critic
