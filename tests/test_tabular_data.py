@@ -136,8 +136,8 @@ def test_log_frequency_probabilities_equal_the_closed_form():
   np.testing.assert_allclose(np.exp(s.log_prob), expected, rtol=1e-6)
   assert s.log_prob[3] == -np.inf and s.num_conditions == 6
   np.testing.assert_array_equal(s.column_of, [0, 0, 0, 0, 1, 1])
-  plain = sampler.ConditionSampler(CODES, SIZES, log_frequency=False)
-  np.testing.assert_allclose(np.exp(plain.log_prob), np.concatenate(counts) / 10 / 2, rtol=1e-6)
+  np.testing.assert_allclose(np.exp(s.data_log_prob), np.concatenate(counts) / 10 / 2,
+                             rtol=1e-6)
   assert s.condition_index(1, 1) == 5
   with pytest.raises(ValueError, match='category 2 of categorical column 1'):
     s.condition_index(1, 2)

@@ -97,11 +97,10 @@ class TableData:
     if conditional:
       codes = category_codes(self.transformer, rows)
       sizes = [s.size for s in self.transformer.condition_spans]
-      self.condition_sampler = sampler_lib.ConditionSampler(codes, sizes, log_frequency=True)
+      self.condition_sampler = sampler_lib.ConditionSampler(codes, sizes)
       self.num_classes = self.condition_sampler.num_conditions
-      self.train_logits = np.asarray(self.condition_sampler.log_prob, np.float32)
-      self.sample_logits = np.asarray(
-          sampler_lib.ConditionSampler(codes, sizes, log_frequency=False).log_prob, np.float32)
+      self.train_logits = self.condition_sampler.log_prob
+      self.sample_logits = self.condition_sampler.data_log_prob
       arrays_ = jax.device_put(self.condition_sampler.arrays(), replicated)
     self._condition_arrays = arrays_
     self._keys = seeds.keys(config, 0x7AB1E)

@@ -28,21 +28,21 @@ class ConditionSampler:
   Args:
     codes: int (N, columns), each training row's category index in each categorical column.
     sizes: the number of categories of each categorical column.
-    log_frequency: weigh a column's categories by log(1 + count), as CTGAN trains; False
-      weighs them by count (the data's frequencies, as CTGAN samples synthetic tables).
 
   Attributes:
     num_conditions: sum(sizes).
     log_prob: float32 (num_conditions,), log P(c) = log((1 / columns) * f(count_c) / sum of
-      f(count) over c's column), f the log-frequency or the identity; -inf for a category
-      no row has.
+      f(count) over c's column) with f(n) = log(1 + n), CTGAN's training distribution; -inf
+      for a category no row has.
+    data_log_prob: the same with f(n) = n, the data's own frequencies in a uniformly chosen
+      column, by which CTGAN samples synthetic tables.
     column_of: int32 (num_conditions,), the categorical column of each condition.
     column_offset: int32 (columns,), the first condition of each column.
     row_index: int32 (N * columns,), row numbers grouped by condition, conditions in order.
     row_start, row_count: int32 (num_conditions,), each condition's slice of row_index.
   """
 
-  def __init__(self, codes, sizes, log_frequency=True):
+  def __init__(self, codes, sizes):
     codes = np.asarray(codes, np.int64)
     sizes = np.asarray(sizes, np.int64)
     if codes.ndim != 2 or codes.shape[1] != len(sizes) or not len(sizes):
@@ -55,15 +55,19 @@ class ConditionSampler:
     self.column_of = np.repeat(np.arange(len(sizes)), sizes).astype(np.int32)
     flat = codes + self.column_offset  # (N, columns) condition of each row in each column
     counts = np.bincount(flat.reshape(-1), minlength=self.num_conditions).astype(np.float64)
-    weight = np.log1p(counts) if log_frequency else counts
-    column_total = np.bincount(self.column_of, weights=weight)[self.column_of]
-    with np.errstate(divide='ignore'):  # An absent category has probability 0: log -inf.
-      self.log_prob = np.log(weight / column_total / len(sizes)).astype(np.float32)
+    self.log_prob = self._column_log_prob(np.log1p(counts), len(sizes))
+    self.data_log_prob = self._column_log_prob(counts, len(sizes))
     by_condition = flat.T.reshape(-1)  # column-major, so row numbers stay sorted per column
     order = np.argsort(by_condition, kind='stable')
     self.row_index = np.tile(np.arange(codes.shape[0]), len(sizes))[order].astype(np.int32)
     self.row_count = counts.astype(np.int32)
     self.row_start = (np.cumsum(self.row_count) - self.row_count).astype(np.int32)
+
+  def _column_log_prob(self, weight, columns):
+    """log((1 / columns) * weight / its column's total weight), float32."""
+    column_total = np.bincount(self.column_of, weights=weight)[self.column_of]
+    with np.errstate(divide='ignore'):  # An absent category has probability 0: log -inf.
+      return np.log(weight / column_total / columns).astype(np.float32)
 
   def arrays(self):
     """The SamplerArrays of this sampler, as jnp arrays for `sample`."""
