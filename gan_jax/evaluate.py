@@ -331,13 +331,15 @@ def metric_names(name):
 
 def build(config, dataset, g_model, mesh):
   """Instantiates the evaluators named in `config.evals`, in order; the Inception-based ones
-  become one InceptionEvaluator under the key of their names joined by '+'."""
-  evaluators = {}
+  become one InceptionEvaluator under the key of their names joined by '+', and the tables'
+  evaluators share one SyntheticTable."""
+  evaluators, synthetic = {}, None
   inception_names = tuple(n for n in config.evals if n in INCEPTION_METRICS)
   for name in config.evals:
-    if name in TABLE_METRICS:
+    if name in TABLE_METRICS:  # They share one synthetic table per evaluation.
       from gan_jax.tabular import evaluators as tables  # pylint: disable=import-outside-toplevel
-      evaluators[name] = tables.TableEvaluator(name, config, dataset, g_model, mesh)
+      synthetic = synthetic or tables.SyntheticTable(config, dataset, g_model, mesh)
+      evaluators[name] = tables.TableEvaluator(name, config, dataset, synthetic)
     elif name not in INCEPTION_METRICS:
       evaluators[name] = EVALUATORS[name](config, dataset, g_model, mesh)
     elif name == inception_names[0]:
