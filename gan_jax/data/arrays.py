@@ -7,7 +7,9 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec as P
 
-from gan_jax import seeds
+from gan_jax import parallel, seeds
+from gan_jax.data import image_folder
+from gan_jax.metrics import stats_files
 
 
 def real_batches_per_step(config):
@@ -47,6 +49,28 @@ def epoch_indices(key, epoch, offset, *, num_examples, per_step):
   return perms[position // num_examples, position % num_examples]
 
 
+class ArraySource:
+  """Images already in host memory (the bundled digits) as a source the stream can read."""
+
+  def __init__(self, images, labels, num_classes):
+    self._images, self.labels, self.num_classes = images, labels, num_classes
+    self.sample_shape = images.shape[1:]
+
+  def __len__(self):
+    return len(self._images)
+
+  def read(self, index, window=image_folder.CENTRE):
+    """(uint8 image, label or None) of example `index`, cropped through `window`."""
+    image = self._images[index]
+    if window != image_folder.CENTRE:
+      image = image_folder.fit_array(image, window)
+    return image, (None if self.labels is None else int(self.labels[index]))
+
+  def read_all(self):
+    """(the images, the labels or None)."""
+    return self._images, self.labels
+
+
 class ArrayData:
   """uint8 images (N, H, W, C) and optional int labels, batched on device.
 
@@ -70,6 +94,7 @@ class ArrayData:
     self.num_classes = num_classes
     replicated = NamedSharding(mesh, P())
     self.images = jax.device_put(np.asarray(images, np.uint8), replicated)
+    self.num_examples = images.shape[0]
     self._labels = None if labels is None else jax.device_put(np.asarray(labels, np.int32),
                                                              replicated)
     self._keys = seeds.keys(config, 0x0DA7A)
@@ -87,6 +112,10 @@ class ArrayData:
     if labels is not None:
       batch['y'] = labels[idx]
     return batch
+
+  def reference_batches(self, count):
+    """The FID reference images: stats_files' fixed subset of `count`, as one host array."""
+    return [stats_files.reference_subset(parallel.fetch(self.images), count)]
 
   def batch_at(self, step):
     """Returns the batch for training step `step` (one per seed, stacked, for num_seeds > 1)."""
