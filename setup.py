@@ -5,7 +5,7 @@ setup(
     name='gan_jax',
     version='0.1.0',
     description='Generative adversarial networks in JAX/Flax: objectives, models, metrics.',
-    python_requires='>=3.10',
+    python_requires='>=3.11',  # jax>=0.8 needs 3.11.,
     packages=find_packages(include=['gan_jax', 'gan_jax.*']),
     install_requires=[
         'jax>=0.8',  # jax.shard_map and jax.make_mesh axis types.
@@ -28,6 +28,9 @@ setup(
         # Tables (model=ctgan): reading them, and SDMetrics' similarity statistics.
         'pandas>=2.0',
         'scipy>=1.10',
+        # Streams datasets larger than memory: random access, so a batch is a function of
+        # (seed, step) and a resumed run reads exactly what it would have read.
+        'grain>=0.2.12',
     ],
     extras_require={
         # tfds builds its datasets with TensorFlow; imported only for tfds datasets.

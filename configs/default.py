@@ -19,6 +19,15 @@ Fields every experiment has:
   data_split, data_dir: the tfds split and data directory ('' for tfds's default).
   data_resize: folder datasets: centre-crop and resize images whose size differs from
     image_shape (or from the most common size) instead of refusing them.
+  data_stream: image folders and tfds datasets: 'auto' streams them (data/stream.py: each
+    process decodes only its rows of each batch, in data_workers threads, prefetched) when
+    their decoded images exceed data_memory_mb or an augmentation is on, else holds them in
+    device memory; 'always' or 'never' force one. The batches are the same either way.
+  data_memory_mb: the decoded size above which 'auto' streams a dataset.
+  data_workers: decoding threads of the stream (0: one per core, at most 8).
+  data_flip: random left-right flips of the streamed images (drawn from seed and position).
+  data_crop_scale: below 1, a random crop of that fraction of the largest window, resized
+    back; 1 is the centre crop. Both augmentations stream the dataset.
   data_download: prepare a tfds dataset that is not in data_dir yet by downloading it
     (machines without internet: False, and prepare it elsewhere with `tfds build`).
   image_shape: (H, W, C) the models are built for; () takes it from the data. Image configs
@@ -169,6 +178,11 @@ def get_config():
   c.data_dir = ''
   c.data_download = True
   c.data_resize = False
+  c.data_stream = 'auto'
+  c.data_memory_mb = 4096.0
+  c.data_workers = 0
+  c.data_flip = False
+  c.data_crop_scale = 1.0
   c.image_shape = ()
   c.model = 'mlp'
   c.g_width = 64

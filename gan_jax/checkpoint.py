@@ -16,7 +16,12 @@ log = logging.getLogger(__name__)
 # Fields a resumed run may change: they steer the loop, not the state or the trajectory.
 SAFE_OVERRIDES = frozenset({'num_steps', 'log_every', 'eval_every', 'checkpoint_every', 'evals',
                             'num_eval_samples', 'keep_checkpoints', 'keep_best', 'fid',
-                            'ema_standing_batches', 'data_dir', 'data_download'})
+                            'ema_standing_batches', 'data_dir', 'data_download',
+                            # Streamed or in memory, the batches are the same (data/stream.py).
+                            'data_stream', 'data_memory_mb', 'data_workers'})
+# Fields added after runs were checkpointed without them, with the value that behaves as
+# those runs did: an absent field equal to it is no change.
+ADDED_FIELDS = {'data_flip': False, 'data_crop_scale': 1.0}
 
 
 class CheckpointError(RuntimeError):
@@ -46,7 +51,7 @@ def incompatible_fields(saved_config, config):
   Returns:
     Sorted 'field: saved -> new' strings.
   """
-  saved = _flatten(saved_config)
+  saved = {**ADDED_FIELDS, **_flatten(saved_config)}
   new = _flatten(json.loads(config.to_json()))
   safe = SAFE_OVERRIDES - {'num_steps'} if _schedule_decays(saved_config) else SAFE_OVERRIDES
   return sorted(f'{k}: {saved.get(k, "<absent>")!r} -> {new.get(k, "<absent>")!r}'

@@ -292,15 +292,14 @@ def _digit_logits(settings, dataset):
 
 def _dataset_reference(pipe, dataset, config, needs_features):
   """Reference statistics of the training images, from the cache or computed and cached."""
-  images = dataset.images
-  count = min(config.fid.num_reference, images.shape[0])
+  count = min(config.fid.num_reference, dataset.num_examples)
   path = stats_files.dataset_cache_path(dataset.name, config.data_split, count,
                                         needs_features)
   if os.path.isfile(path):
     return stats_files.load(path, needs_features)
   log.info('computing FID reference statistics of %d %s images -> %s', count, dataset.name,
            path)
-  out = pipe.images([stats_files.reference_subset(parallel.fetch(images), count)])
+  out = pipe.images(dataset.reference_batches(count), total=count)
   if jax.process_index() == 0:
     stats_files.save(path, parallel.fetch(out), dataset=dataset.name,
                      split=config.data_split, keep_features=needs_features)

@@ -76,7 +76,8 @@ def validate(config):
   for field in ('gp_weight', 'wgan_clip', 'r1_gamma', 'g_grad_clip', 'd_grad_clip'):
     _check_number(config, field, integer=False, low=0, low_inclusive=True)
   _check_number(config, 'ema_decay', integer=False, low=0, low_inclusive=True, high=1)
-  for field in ('skip_nonfinite_updates', 'sync_batch_stats', 'data_download', 'data_resize'):
+  for field in ('skip_nonfinite_updates', 'sync_batch_stats', 'data_download', 'data_resize',
+                'data_flip'):
     if not isinstance(config[field], bool):
       raise ConfigError(f'config.{field}={config[field]!r} must be True or False')
   for field in ('g_betas', 'd_betas'):
@@ -89,6 +90,7 @@ def validate(config):
                       f'choose one of: {", ".join(sorted(mlp.ACTIVATIONS))}')
   _check_mlp(config)
   _check_mixture(config)
+  _check_stream(config)
   _check_tabular(config)
   for name in config.evals:
     if name not in evaluate.NAMES:
@@ -177,6 +179,27 @@ def _check_tabular(config):
                       "critic takes 'none' or 'discrimination'")
   if not isinstance(t.conditional, bool):
     raise ConfigError(f'config.tabular.conditional={t.conditional!r} must be True or False')
+
+
+def _check_stream(config):
+  """The streaming pipeline's fields; only image folders, tfds and bundled images stream."""
+  _check_choice(config, 'data_stream', ('auto', 'always', 'never'))
+  _check_number(config, 'data_memory_mb', integer=False, low=0)
+  _check_number(config, 'data_workers', integer=True, low=0, low_inclusive=True)
+  _check_number(config, 'data_crop_scale', integer=False, low=0)
+  if config.data_crop_scale > 1:
+    raise ConfigError(f'config.data_crop_scale={config.data_crop_scale} must be in (0, 1]: '
+                      'the side of the crop as a fraction of the largest window')
+  asked = [f'data_stream={config.data_stream!r}' if config.data_stream == 'always' else '',
+           'data_flip=True' if config.data_flip else '',
+           f'data_crop_scale={config.data_crop_scale}' if config.data_crop_scale < 1 else '']
+  asked = [a for a in asked if a]
+  if asked and not data.can_stream(config.dataset):
+    raise ConfigError(f'config.{asked[0]} needs a streamed image dataset (folder:PATH, a tfds '
+                      f'or bundled image dataset), not config.dataset={config.dataset!r}')
+  if asked and config.data_stream == 'never':
+    raise ConfigError(f'config.{asked[-1]} is applied by the streaming pipeline, which '
+                      "config.data_stream='never' turns off: set data_stream to 'auto'")
 
 
 def _check_mixture(config):

@@ -13,9 +13,12 @@ unlabelled) and `batch_at(step)`, which returns the device-resident batch of tra
 data, 'y' of shape (B, batch_size), where B = n_critic + unrolled_steps; with
 config.num_seeds > 1 every array has a leading seed axis, seed k's batch being the one a
 single run with seed + k draws. Because a batch is a function of (seed, step) alone, a
-resumed run needs no iterator state.
+resumed run needs no iterator state. Image datasets are held in device memory (ArrayData) or,
+when large or augmented, streamed (data/stream.py), with the same batches.
 """
-from gan_jax.data import arrays, bundled, image_folder, mixtures, stacked_mnist
+import numpy as np
+
+from gan_jax.data import arrays, bundled, image_folder, mixtures, stacked_mnist, stream
 
 BUILT_IN = tuple(mixtures.MIXTURES) + tuple(bundled.BUNDLED) + (stacked_mnist.NAME,)
 
@@ -34,20 +37,33 @@ def is_table(name):
   return tables.is_tabular(name)
 
 
+def can_stream(name):
+  """Whether the dataset `name` is one of images the stream can read."""
+  return name in bundled.BUNDLED or name.startswith(image_folder.PREFIX) or (
+      name not in BUILT_IN and not is_table(name))
+
+
+def image_source(config):
+  """A random-access source of the image dataset `config.dataset` (see data/stream.py)."""
+  if config.dataset in bundled.BUNDLED:
+    return arrays.ArraySource(*bundled.BUNDLED[config.dataset]())
+  if config.dataset.startswith(image_folder.PREFIX):
+    return image_folder.FolderSource(config.dataset[len(image_folder.PREFIX):],
+                                     config.image_shape, resize=config.data_resize)
+  from gan_jax.data import tfds  # pylint: disable=import-outside-toplevel
+  return tfds.RecordSource(config.dataset, config.data_split, config.data_dir or None,
+                           download=config.data_download)
+
+
 def load_images(config):
   """(uint8 images (N, H, W, C), labels or None, num_classes) of an image dataset."""
-  if config.dataset in bundled.BUNDLED:
-    return bundled.BUNDLED[config.dataset]()
-  if config.dataset.startswith(image_folder.PREFIX):
-    return image_folder.load(config.dataset[len(image_folder.PREFIX):], config.image_shape,
-                             resize=config.data_resize)
-  from gan_jax.data import tfds  # pylint: disable=import-outside-toplevel
-  return tfds.load(config.dataset, config.data_split, config.data_dir or None,
-                   download=config.data_download)
+  source = image_source(config)
+  return (*source.read_all(), source.num_classes)
 
 
 def build(config, mesh):
-  """Builds the dataset named by `config.dataset`, sharded over `mesh`."""
+  """Builds the dataset named by `config.dataset`, sharded over `mesh`: image datasets are
+  streamed or held in device memory as `stream.wanted` says."""
   if config.dataset in mixtures.MIXTURES:
     return mixtures.MixtureData(config, mesh)
   if config.dataset == stacked_mnist.NAME:
@@ -55,8 +71,11 @@ def build(config, mesh):
   if is_table(config.dataset):  # pandas and scikit-learn load only for tables.
     from gan_jax.data import table_data  # pylint: disable=import-outside-toplevel
     return table_data.TableData(config, mesh)
-  images, labels, num_classes = load_images(config)
   name = config.dataset
   if name.startswith(image_folder.PREFIX):  # Caches are keyed by the folder's contents.
     name = image_folder.cache_name(name[len(image_folder.PREFIX):])
-  return arrays.ArrayData(name, images, labels, num_classes, config, mesh)
+  source = image_source(config)
+  if stream.wanted(config, len(source) * int(np.prod(source.sample_shape))):
+    return stream.StreamData(name, source, config, mesh)
+  images, labels = source.read_all()
+  return arrays.ArrayData(name, images, labels, source.num_classes, config, mesh)

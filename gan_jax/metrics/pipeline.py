@@ -136,16 +136,21 @@ class FeaturePipeline:
 
     return evaluate
 
-  def images(self, batches):
+  def images(self, batches, total=None):
     """Outputs for uint8 images given as a sequence of (n_i, h, w, c) host arrays.
 
     Batches are re-cut to the pipeline's batch size (the last one padded and masked), so the
     result does not depend on how the caller split the images.
+
+    Args:
+      batches: the host arrays; any iterable (a stream) when `total` is given.
+      total: how many images they hold (None: counted from `batches`).
     """
     moments = jax.device_put(fid.init_moments(inception.FEATURES),
                              NamedSharding(self.mesh, P()))
     features, logits, count = [], [], 0
-    total = sum(np.shape(batch)[0] for batch in batches)
+    if total is None:
+      total = sum(np.shape(batch)[0] for batch in batches)
     bar = progress.Progress(total, f'embedding {total} images', unit='img')
     for chunk in _rebatch(batches, self.batch_size):
       valid = np.arange(self.batch_size) < chunk.shape[0]

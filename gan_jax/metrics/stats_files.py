@@ -74,10 +74,15 @@ def load(path, need_features=False, stats=None):
   return stats
 
 
+def reference_indices(num_examples, count):
+  """Which examples of a dataset are its reference images: a fixed random subset of `count`
+  (seed 0, whatever the experiment's seed, so cached statistics are shared by every run)."""
+  return np.random.default_rng(0).permutation(num_examples)[:count]
+
+
 def reference_subset(images, count):
-  """The reference images of a dataset: a fixed random subset of `count` (seed 0, whatever
-  the experiment's seed, so cached statistics are shared by every run)."""
-  return images[np.random.default_rng(0).permutation(len(images))[:count]]
+  """The reference images of a dataset held in memory (see `reference_indices`)."""
+  return images[reference_indices(len(images), count)]
 
 
 def dataset_cache_path(dataset, split, count, features):
