@@ -52,9 +52,15 @@ def test_fid_of_a_stats_file_and_an_image_file_equals_scipy_on_direct_features(t
   result = json.loads(proc.stdout.strip().splitlines()[-1])
   assert result['count_a'] == 24 and result['count_b'] == 25
 
+  # One Inception call embeds the fakes and the stats file's fixed subset of the digits,
+  # which fid_stats.py streamed in threads.
   variables = inception_weights.load()[0]
+  both = np.concatenate([fake, stats_files.reference_subset(digits, 24)])
   feats = np.asarray(jax.jit(inception.InceptionV3().apply)(
-      variables, inception.preprocess(jnp.asarray(fake))), np.float64)
+      variables, inception.preprocess(jnp.asarray(both))), np.float64)
+  feats, real = feats[:25], feats[25:]
+  np.testing.assert_allclose(saved['mu'], real.mean(0), rtol=1e-4, atol=1e-4)
+  np.testing.assert_allclose(saved['sigma'], np.cov(real, rowvar=False), rtol=1e-3, atol=1e-4)
   expected = reference_fid(saved['mu'], saved['sigma'], feats.mean(0),
                            np.cov(feats, rowvar=False))
   assert result['fid'] == pytest.approx(expected, rel=1e-3)

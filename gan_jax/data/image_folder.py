@@ -137,7 +137,8 @@ def _common_shape(pool, files, *, size=None, channels=None, resize=False):
   return target[1], target[0], channels
 
 
-def _workers(workers):
+def workers_for(workers):
+  """Decoding threads for a setting of `workers` (0 or None: one per core, at most 8)."""
   # scripts/benchmark_data.py measured more threads than cores to be slower.
   return workers or min(8, os.cpu_count() or 1)
 
@@ -154,7 +155,7 @@ def read_images(files, *, size=None, channels=None, resize=False, workers=None):
   Returns:
     uint8 (n, h, w, c).
   """
-  with concurrent.futures.ThreadPoolExecutor(_workers(workers)) as pool:
+  with concurrent.futures.ThreadPoolExecutor(workers_for(workers)) as pool:
     shape = _common_shape(pool, files, size=size, channels=channels, resize=resize)
     return np.stack(list(pool.map(lambda f: decode(f, shape), files)))
 
@@ -175,7 +176,7 @@ class FolderSource:
     self.files, self.labels, classes = list_files(path)
     self.num_classes = len(classes)
     shape = tuple(image_shape)
-    self._workers = _workers(workers)
+    self._workers = workers_for(workers)
     with concurrent.futures.ThreadPoolExecutor(self._workers) as pool:
       self.sample_shape = _common_shape(pool, self.files, size=shape[:2] or None,
                                         channels=shape[2] if shape else None, resize=resize)

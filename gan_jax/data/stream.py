@@ -15,7 +15,6 @@ from (seed, position in the stream) alone.
 """
 import functools
 import logging
-import os
 
 import grain
 import jax
@@ -92,7 +91,7 @@ class StreamData:
     self.num_classes = source.num_classes
     self.num_examples = len(source)
     self._config = config
-    self._workers = config.data_workers or min(8, os.cpu_count() or 1)
+    self._workers = image_folder.workers_for(config.data_workers)
     self._keys = np.asarray(jax.device_get(jax.random.key_data(seeds.keys(config, 0x0DA7A))))
     self._seeds = config.num_seeds if seeds.stacked(config) else 0
     per = (arrays.real_batches_per_step(config), config.batch_size)
@@ -159,11 +158,23 @@ class StreamData:
     return batch
 
   def reference_batches(self, count, batch_size=500):
-    """The FID reference images, read through the same threads: stats_files' fixed subset of
-    `count`, yielded as uint8 (n <= batch_size, h, w, c) host arrays."""
-    indices = stats_files.reference_indices(self.num_examples, count)
-    options = grain.ReadOptions(num_threads=self._workers, prefetch_buffer_size=batch_size)
-    read = lambda i: self.source.read(int(i))[0]  # noqa: E731
-    for batch in (grain.MapDataset.source(indices).map(read).to_iter_dataset(options)
-                  .batch(batch_size)):
-      yield batch
+    """The FID reference images, read through the same threads (see `reference_batches`)."""
+    return reference_batches(self.source, count, self._workers, batch_size)
+
+
+def reference_batches(source, count, workers, batch_size=500):
+  """The FID reference images of a random-access source, read in `workers` threads.
+
+  Args:
+    source: as StreamData's.
+    count: how many: stats_files' fixed subset of that many examples.
+    workers: decoding threads.
+    batch_size: images per yielded array.
+  Returns:
+    An iterator of uint8 (n <= batch_size, h, w, c) host arrays, never all in memory.
+  """
+  indices = stats_files.reference_indices(len(source), count)
+  options = grain.ReadOptions(num_threads=workers, prefetch_buffer_size=batch_size)
+  read = lambda i: source.read(int(i))[0]  # noqa: E731
+  return iter(grain.MapDataset.source(indices).map(read).to_iter_dataset(options)
+              .batch(batch_size))
