@@ -75,7 +75,8 @@ def build(config, mesh):
   if name.startswith(image_folder.PREFIX):  # Caches are keyed by the folder's contents.
     name = image_folder.cache_name(name[len(image_folder.PREFIX):])
   source = image_source(config)
-  if stream.wanted(config, len(source) * int(np.prod(source.sample_shape))):
+  known = getattr(source, 'size_known', True)
+  if stream.wanted(config, len(source) * int(np.prod(source.sample_shape)) if known else 0):
     return stream.StreamData(name, source, config, mesh)
   images, labels = source.read_all()
   return arrays.ArrayData(name, images, labels, source.num_classes, config, mesh)

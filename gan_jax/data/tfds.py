@@ -205,17 +205,23 @@ class RecordSource:
   """
 
   def __init__(self, name, split, data_dir=None, download=True):
-    self._name, self._split, self._data_dir = name, split, data_dir
+    self._name, self._split, self._data_dir, self._download = name, split, data_dir, download
     with _read_errors(name, split):
       self._builder = _builder(name, data_dir, download)
       features, splits = self._builder.info.features, self._builder.info.splits
-      self._num_examples = splits[split].num_examples
+      # No splits at all only under tfds.testing.mock_data, whose `load` makes the examples
+      # up: their number is unknown, so the split is loaded, never streamed.
+      self.size_known = bool(splits)
+      self._num_examples = splits[split].num_examples if splits else None
     self._features = features
     self.num_classes = features['label'].num_classes if 'label' in features else 0
     self.sample_shape = prepared_shape(name, features['image'].shape)
     self._records, self._lock = None, threading.Lock()
 
   def __len__(self):
+    if self._num_examples is None:
+      raise DataUnavailableError(f'tfds dataset {self._name!r} reports no split sizes (mock '
+                                 'data?), so it cannot be streamed: use data_stream=never')
     return self._num_examples
 
   def _open(self):
@@ -244,7 +250,7 @@ class RecordSource:
     """(every image, the labels or None): TFRecords through `load`'s batched tf.data
     reading, ArrayRecords (which tf.data cannot read) example by example in threads."""
     if self._builder.info.file_format.value != 'array_record':
-      return load(self._name, self._split, self._data_dir, download=False)[:2]
+      return load(self._name, self._split, self._data_dir, download=self._download)[:2]
     with concurrent.futures.ThreadPoolExecutor(min(8, os.cpu_count() or 1)) as pool:
       examples = list(pool.map(self.read, range(len(self))))
     images = np.stack([image for image, _ in examples])
