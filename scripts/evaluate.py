@@ -85,15 +85,15 @@ def main(argv):
   progress.log_to_console(sys.stderr)  # Progress lines; stdout keeps the result.
   config, best_metric = _config(_WORKDIR.value)
   try:
-    run = train.Run(config)
     saved = config.copy_and_resolve_references()
     saved.best_metric = best_metric  # Opens the best-N checkpoints too.
     ckpt = checkpoint.Checkpointer(_WORKDIR.value, saved)
     try:
       step = _step(ckpt, best_metric)
       out = _OUT.value or os.path.join(_WORKDIR.value, f'eval_{step}_{_NUM.value}.json')
-      if os.path.exists(out):
+      if os.path.exists(out):  # Before the run is built: a refusal costs no compile.
         sys.exit(f'error: {out} exists; pass another --out (nothing was overwritten)')
+      run = train.Run(config)
       run.state = ckpt.restore(run.state, step)
     finally:
       ckpt.close()

@@ -22,7 +22,7 @@ from absl import logging as absl_logging
 import jax
 import numpy as np
 
-from gan_jax import checkpoint, evaluate, progress, seeds, train, writers
+from gan_jax import checkpoint, data, evaluate, progress, seeds, train, writers
 
 _WORKDIR = flags.DEFINE_string('workdir', None, 'A run directory with config.json and '
                                'checkpoints/.')
@@ -64,6 +64,9 @@ def main(argv):
              'run' if config.num_classes else 'error: --label needs a conditional model')
   if _INTERPOLATE.value is not None and _INTERPOLATE.value < 2:
     sys.exit(f'error: --interpolate={_INTERPOLATE.value} must be at least 2 (the endpoints)')
+  existing = [p for p in _outputs(config) if os.path.exists(p)]
+  if existing:  # Before the run is built: a refusal costs no compile.
+    sys.exit(f'error: {existing[0]} exists; pass another --out (nothing was overwritten)')
   try:
     run = train.Run(config)
   except (AttributeError, KeyError) as e:
@@ -113,6 +116,18 @@ def main(argv):
   print(f'wrote {", ".join(written)} from step {step}')
 
 
+def _outputs(config):
+  """The files this invocation writes for the run of `config`."""
+  if data.is_table(config.dataset):
+    return [_OUT.value + '.csv']
+  paths = [_OUT.value + '.npz', _OUT.value + '.png']
+  if _INTERPOLATE.value:
+    paths.append(_OUT.value + '_interp.png')
+    if config.num_classes:
+      paths.append(_OUT.value + '_classes.png')
+  return paths
+
+
 def _write_table(run, state):
   """Writes OUT.csv: --num synthetic rows decoded to the table's columns."""
   from gan_jax.tabular import synthesis  # pylint: disable=import-outside-toplevel
@@ -120,8 +135,6 @@ def _write_table(run, state):
   if _LABEL.value is not None:
     sys.exit('error: --label is for class-conditional image models; a table run takes '
              '--condition=COLUMN=VALUE')
-  if os.path.exists(path):
-    sys.exit(f'error: {path} exists; pass another --out (nothing was overwritten)')
   condition = None
   if _CONDITION.value is not None:
     column, sep, value = _CONDITION.value.partition('=')

@@ -32,6 +32,11 @@ def test_samples_come_from_the_checkpoint_and_are_written_as_npz_and_png(tmp_pat
   again = str(tmp_path / 'again')
   assert _sample(f'--workdir={workdir}', '--num=100', f'--out={again}').returncode == 0
   np.testing.assert_array_equal(np.load(again + '.npz')['samples'], samples)
+  os.remove(again + '.npz')  # Either file there is refused, and neither is touched.
+  before = os.path.getmtime(again + '.png')
+  proc = _sample(f'--workdir={workdir}', '--num=5', f'--out={again}')
+  assert proc.returncode != 0 and f'{again}.png exists' in proc.stderr
+  assert not os.path.exists(again + '.npz') and os.path.getmtime(again + '.png') == before
 
 
 def test_a_directory_without_a_run_is_a_one_line_error(tmp_path):
