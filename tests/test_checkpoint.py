@@ -82,6 +82,9 @@ def _interrupt_when_saved(workdir, sig, min_step, args=tuple(SMOKE)):
   return _finish(proc)
 
 
+# Tests of one module-scoped fixture share a pytest-xdist worker (pytest.ini: loadgroup), so
+# the fixture's run happens once, not once per worker.
+@pytest.mark.xdist_group('checkpoint_reference')
 def test_sigkill_at_an_arbitrary_step_then_rerun_matches_uninterrupted_run(reference, tmp_path):
   workdir = str(tmp_path / 'killed')
   code, _, _ = _interrupt_when_saved(workdir, signal.SIGKILL, 300)
@@ -111,6 +114,7 @@ def test_sigkill_of_a_many_seed_run_then_rerun_matches_uninterrupted_run(tmp_pat
   assert {r['seed'] for r in _records(workdir)} == {0, 1, 2}
 
 
+@pytest.mark.xdist_group('checkpoint_reference')
 def test_sigterm_checkpoints_the_current_step_and_exits_cleanly(reference, tmp_path):
   workdir = str(tmp_path / 'preempted')
   code, out, _ = _interrupt_when_saved(workdir, signal.SIGTERM, 200)

@@ -144,6 +144,7 @@ def smoke_run(tmp_path_factory):
     (['--step=99'], ['no checkpoint of step 99', 'saved steps']),
     (['--num_samples=0'], ['--num_samples=0', 'positive']),
 ])
+@pytest.mark.xdist_group('scripts_smoke_run')  # One smoke run per suite (see test_checkpoint).
 def test_evaluate_refuses_bad_input_in_one_line(smoke_run, args, expected):
   workdir = smoke_run
   proc = subprocess.run([sys.executable, 'scripts/evaluate.py', f'--workdir={workdir}',
@@ -156,6 +157,7 @@ def test_evaluate_refuses_bad_input_in_one_line(smoke_run, args, expected):
 
 
 @pytest.mark.parametrize('script', ['sample.py', 'evaluate.py'])
+@pytest.mark.xdist_group('scripts_smoke_run')
 def test_a_run_written_by_an_older_version_is_a_one_line_error(smoke_run, tmp_path, script):
   old = tmp_path / 'old'
   shutil.copytree(smoke_run, old)
