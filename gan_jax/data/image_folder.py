@@ -157,7 +157,12 @@ def read_images(files, *, size=None, channels=None, resize=False, workers=None):
   """
   with concurrent.futures.ThreadPoolExecutor(workers_for(workers)) as pool:
     shape = _common_shape(pool, files, size=size, channels=channels, resize=resize)
-    return np.stack(list(pool.map(lambda f: decode(f, shape), files)))
+    return _decode_all(pool, files, shape)
+
+
+def _decode_all(pool, files, shape):
+  """Every file decoded at `shape` in the threads of `pool`, as one uint8 array."""
+  return np.stack(list(pool.map(lambda f: decode(f, shape), files)))
 
 
 class FolderSource:
@@ -192,8 +197,7 @@ class FolderSource:
   def read_all(self):
     """(every image, uint8 (n, h, w, c), decoded in threads; the labels or None)."""
     with concurrent.futures.ThreadPoolExecutor(self._workers) as pool:
-      images = np.stack(list(pool.map(lambda f: decode(f, self.sample_shape), self.files)))
-    return images, self.labels
+      return _decode_all(pool, self.files, self.sample_shape), self.labels
 
 
 def cache_name(path):

@@ -100,6 +100,7 @@ class StreamData:
     self._sharding = seeds.batch_sharding(config, mesh)
     self._rows = local_rows(self._shape, self._sharding, len(self._shape) - 1)
     self._local = self._shape[:-1] + (len(self._rows),)
+    self._count = int(np.prod(self._local))  # Examples this process reads per step.
     self._where = {int(r): i for i, r in enumerate(self._rows)}
     self._to_float = jax.jit(lambda x: x.astype(np.float32) / 127.5 - 1.0,
                              out_shardings=self._sharding)
@@ -117,7 +118,7 @@ class StreamData:
 
   def _item(self, i):
     """Local example number `i` of the stream: (image, label) of its step's batch."""
-    step, j = divmod(i, int(np.prod(self._local)))
+    step, j = divmod(i, self._count)
     *lead, row = np.unravel_index(j, self._local)
     seed_index = int(lead[0]) if self._seeds else 0
     position = step * self._per_step + int(lead[-1]) * self._config.batch_size + \
@@ -128,11 +129,10 @@ class StreamData:
     return (image[:, ::-1] if flip else image), (-1 if label is None else label)
 
   def _stream_from(self, step):
-    count = int(np.prod(self._local))
     options = grain.ReadOptions(num_threads=self._workers,
-                                prefetch_buffer_size=PREFETCH_STEPS * count)
-    return iter(grain.MapDataset.range(step * count, _HORIZON).map(self._item)
-                .to_iter_dataset(options).batch(count))
+                                prefetch_buffer_size=PREFETCH_STEPS * self._count)
+    return iter(grain.MapDataset.range(step * self._count, _HORIZON).map(self._item)
+                .to_iter_dataset(options).batch(self._count))
 
   def _global(self, local):
     """The global batch array whose rows this process holds in `local` (the local rows

@@ -97,23 +97,21 @@ def _builder(name, data_dir, download):
   return builder
 
 
+@contextlib.contextmanager
 def _read_errors(name, split):
   """A context turning tfds's many read errors into one-line DataUnavailableErrors."""
-  @contextlib.contextmanager
-  def context():
-    try:
-      yield
-    except DataUnavailableError:
-      raise
-    except ImportError as e:  # tfds imports some modules lazily, where they are used.
-      raise DataUnavailableError(
-          f'tensorflow-datasets needs the module {e.name!r}, which is not installed: '
-          f'pip install {e.name} (gan_jax\'s install declares it; reinstall with '
-          '`pip install -e .`)') from e
-    except Exception as e:  # pylint: disable=broad-except  # tfds raises many error types.
-      raise DataUnavailableError(f'cannot read tfds dataset {name!r} split {split!r}: '
-                                 f'{_first_line(e)}') from e
-  return context()
+  try:
+    yield
+  except DataUnavailableError:
+    raise
+  except ImportError as e:  # tfds imports some modules lazily, where they are used.
+    raise DataUnavailableError(
+        f'tensorflow-datasets needs the module {e.name!r}, which is not installed: '
+        f'pip install {e.name} (gan_jax\'s install declares it; reinstall with '
+        '`pip install -e .`)') from e
+  except Exception as e:  # pylint: disable=broad-except  # tfds raises many error types.
+    raise DataUnavailableError(f'cannot read tfds dataset {name!r} split {split!r}: '
+                               f'{_first_line(e)}') from e
 
 
 def load(name, split, data_dir=None, download=True):
@@ -251,7 +249,7 @@ class RecordSource:
     reading, ArrayRecords (which tf.data cannot read) example by example in threads."""
     if self._builder.info.file_format.value != 'array_record':
       return load(self._name, self._split, self._data_dir, download=self._download)[:2]
-    with concurrent.futures.ThreadPoolExecutor(min(8, os.cpu_count() or 1)) as pool:
+    with concurrent.futures.ThreadPoolExecutor(image_folder.workers_for(None)) as pool:
       examples = list(pool.map(self.read, range(len(self))))
     images = np.stack([image for image, _ in examples])
     return images, (np.asarray([y for _, y in examples], np.int64) if self.num_classes else None)
