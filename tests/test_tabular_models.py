@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from gan_jax import optim
-from gan_jax.models import ctgan
+from gan_jax.models import ctgan, layers
 
 SPANS = ((0, 1, 'scalar'), (1, 3, 'softmax'), (4, 4, 'softmax'), (8, 1, 'scalar'),
          (9, 2, 'softmax'))
@@ -18,7 +18,7 @@ def test_gumbel_softmax_argmax_samples_the_softmax_of_the_logits():
   n = 200_000
   z = jax.random.normal(jax.random.PRNGKey(3), (n, 4))
   soft = ctgan.gumbel_softmax(jnp.log(jnp.tile(p, (n, 1))),
-                              ctgan.gumbel_noise(ctgan.row_keys(z), 3), 0.2)
+                              ctgan.gumbel_noise(layers.row_keys(z), 3), 0.2)
   np.testing.assert_allclose(np.sum(soft, axis=1), 1.0, rtol=1e-5)
   freq = np.bincount(np.argmax(soft, axis=1), minlength=3) / n
   assert np.all(np.abs(freq - p) < 5 * np.sqrt(p * (1 - p) / n))  # 5 binomial std.
@@ -29,10 +29,10 @@ def test_gumbel_softmax_argmax_samples_the_softmax_of_the_logits():
 def test_generator_row_keys_are_a_function_of_the_latent_alone():
   x = jax.random.normal(jax.random.PRNGKey(0), (6, 5))
   data = lambda k: np.asarray(jax.random.key_data(k))  # noqa: E731
-  whole = data(ctgan.row_keys(x))
-  np.testing.assert_array_equal(whole[2:4], data(ctgan.row_keys(x[2:4])))  # Any sharding.
+  whole = data(layers.row_keys(x))
+  np.testing.assert_array_equal(whole[2:4], data(layers.row_keys(x[2:4])))  # Any sharding.
   assert len({tuple(k) for k in whole}) == 6
-  assert not np.array_equal(whole[0], data(ctgan.row_keys(x.at[0, 4].add(1e-3)))[0])
+  assert not np.array_equal(whole[0], data(layers.row_keys(x.at[0, 4].add(1e-3)))[0])
 
 
 def test_condition_cross_entropy_is_the_conditioned_columns_cross_entropy():

@@ -21,34 +21,8 @@ from typing import Any, Sequence
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
-import numpy as np
-from jax import lax
 
 from gan_jax.models import layers
-
-# Odd multipliers of the row hash, fixed so a row's noise is the same in every process.
-_HASH_WORDS = 4096
-_MULTIPLIERS = np.random.default_rng(0xC7A9).integers(
-    1, 2 ** 32, size=(2, _HASH_WORDS), dtype=np.uint64).astype(np.uint32) | np.uint32(1)
-
-
-def row_keys(x):
-  """One PRNG key per row of `x` (rows, features), hashed from the bits of the row.
-
-  Args:
-    x: float array (rows, features); only its bits are read (no gradient flows).
-  Returns:
-    Typed PRNG keys of shape (rows,).
-  """
-  bits = lax.bitcast_convert_type(lax.stop_gradient(x).astype(jnp.float32), jnp.uint32)
-  bits = bits.reshape(x.shape[0], -1)
-  words = bits.shape[1]
-  reps = -(-words // _HASH_WORDS)
-  mult = jnp.asarray(np.tile(_MULTIPLIERS, (1, reps))[:, :words])
-  # Two multiply-add hashes make the key's two words; threefry then mixes them.
-  data = jnp.stack([jnp.sum(bits * mult[0], axis=1, dtype=jnp.uint32),
-                    jnp.sum(bits * mult[1], axis=1, dtype=jnp.uint32)], -1)
-  return jax.random.wrap_key_data(data, impl='threefry2x32')
 
 
 def gumbel_noise(keys, dim):
@@ -132,7 +106,7 @@ class CTGANGenerator(nn.Module):
       self.sow('intermediates', 'condition_loss',
                condition_cross_entropy(logits, labels, self.condition_spans))
     # One draw per row for the whole row (one generator to compile), sliced per one-hot.
-    noise = gumbel_noise(row_keys(z), dim)
+    noise = gumbel_noise(layers.row_keys(z), dim)
     parts = []
     for start, size, kind in self.spans:
       span = logits[:, start:start + size]

@@ -30,6 +30,31 @@ def full_precision(x):
 dcgan_init = nn.initializers.normal(0.02)  # N(0, 0.02) for every conv, as in the DCGAN paper.
 
 
+# Odd multipliers of the row hash, fixed so a row's noise is the same in every process.
+_HASH_WORDS = 4096
+_MULTIPLIERS = np.random.default_rng(0xC7A9).integers(
+    1, 2 ** 32, size=(2, _HASH_WORDS), dtype=np.uint64).astype(np.uint32) | np.uint32(1)
+
+
+def row_keys(x):
+  """One PRNG key per row of `x` (rows, features), hashed from the bits of the row.
+
+  Args:
+    x: float array (rows, features); only its bits are read (no gradient flows).
+  Returns:
+    Typed PRNG keys of shape (rows,).
+  """
+  bits = jax.lax.bitcast_convert_type(jax.lax.stop_gradient(x).astype(jnp.float32), jnp.uint32)
+  bits = bits.reshape(x.shape[0], -1)
+  words = bits.shape[1]
+  reps = -(-words // _HASH_WORDS)
+  mult = jnp.asarray(np.tile(_MULTIPLIERS, (1, reps))[:, :words])
+  # Two multiply-add hashes make the key's two words; threefry then mixes them.
+  data = jnp.stack([jnp.sum(bits * mult[0], axis=1, dtype=jnp.uint32),
+                    jnp.sum(bits * mult[1], axis=1, dtype=jnp.uint32)], -1)
+  return jax.random.wrap_key_data(data, impl='threefry2x32')
+
+
 def dcgan_scale_init(key, shape, dtype=jnp.float32):
   """Batch-norm scales ~ N(1, 0.02), the DCGAN reference initialisation."""
   return 1.0 + 0.02 * jax.random.normal(key, shape, dtype)
