@@ -6,7 +6,8 @@ Fields every experiment has:
     program (the state carries a leading seed axis; the step is vmapped over it). Seed k's
     numbers equal a single run with seed+k; records in metrics.jsonl name their seed, one
     checkpoint holds all seeds, and the summary gives each seed's values and mean +- std.
-  dataset: data name: ring8, grid25 (2-D mixtures), mnist5k, digits8x8 (bundled real images),
+  dataset: data name: ring8, grid25 (2-D mixtures), mnist5k, mnist5k32 (padded to 32x32),
+    digits8x8 (bundled real images),
     stacked_mnist (three bundled digits as the channels of one image: 1,000 modes),
     folder:PATH (a folder of PNG/JPEG files; class subfolders become labels) or any
     TensorFlow Datasets image dataset (mnist, cifar10, celeb_a, svhn_cropped, ...).
@@ -32,8 +33,8 @@ Fields every experiment has:
     (machines without internet: False, and prepare it elsewhere with `tfds build`).
   image_shape: (H, W, C) the models are built for; () takes it from the data. Image configs
     set it, so pointing one at data of another shape is an error, not a different network.
-  model: mlp, dcgan (28/32/64 px), resnet (SNGAN, 32 px), metz (Stacked MNIST, 28 px) or
-    ctgan (tables).
+  model: mlp, dcgan (28/32/64 px), resnet (SNGAN, 32 px), metz (Stacked MNIST, 28 px),
+    stylegan2 (square, power-of-two sizes from 8 px; see stylegan below) or ctgan (tables).
   g_width, d_width: base widths of the image models (DCGAN 64/64, SNGAN ResNet 256/128,
     metz 8/2 for D = 1/4 G or 8/4 for D = 1/2 G).
   d_norm: critic normalisation: batch, layer, spectral or none (dcgan); spectral or none
@@ -148,6 +149,15 @@ Fields every experiment has:
     eval_rows: synthetic rows per tabular evaluation (0: as many as the training rows).
     efficacy_max_rows: rows the ML-efficacy models train on (a fixed random subset of real
       and of synthetic rows when larger; 0: all).
+  stylegan: StyleGAN2's generator (model=stylegan2; g_width is its most feature maps, d_width
+    the critic's):
+    w_dim, mapping_layers, mapping_lr_mul: the mapping network z -> w (StyleGAN2: 512, 8,
+      0.01, the learning-rate multiplier of its equalized layers).
+    mixing_prob: style mixing regularisation: the share of training examples whose layers
+      from a random crossover on take a second latent's w (0.9; 0 disables).
+    w_avg_beta: decay of w_avg, the moving average of w the truncation trick pulls towards.
+    truncation_psi: evaluation and sampling use w_avg + psi (w - w_avg) (1: no truncation;
+      0: the w_avg image); training never truncates.
   fid: settings of the Inception evaluators (fid, kid, pr, is):
     num_samples: generated samples per evaluation.
     num_reference: training images in the reference statistics (a fixed random subset when
@@ -249,6 +259,9 @@ def get_config():
       max_modes=10, weight_threshold=0.005, conditional=True, condition_weight=1.0,
       g_widths=(256, 256), d_widths=(256, 256), tau=0.2, dropout=0.5, eval_rows=0,
       efficacy_max_rows=0))
+  c.stylegan = ml_collections.ConfigDict(dict(
+      w_dim=512, mapping_layers=8, mapping_lr_mul=0.01, mixing_prob=0.9, w_avg_beta=0.995,
+      truncation_psi=1.0))
   c.fid = ml_collections.ConfigDict(dict(
       num_samples=10_000, num_reference=50_000, batch_size=100, inception_weights='',
       reference='', kid_subsets=100, kid_subset_size=1_000, pr_k=3, is_splits=10,

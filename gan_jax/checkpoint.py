@@ -21,7 +21,10 @@ SAFE_OVERRIDES = frozenset({'num_steps', 'log_every', 'eval_every', 'checkpoint_
                             'data_stream', 'data_memory_mb', 'data_workers'})
 # Fields added after runs were checkpointed without them, with the value that behaves as
 # those runs did: an absent field equal to it is no change.
-ADDED_FIELDS = {'data_flip': False, 'data_crop_scale': 1.0}
+ADDED_FIELDS = {'data_flip': False, 'data_crop_scale': 1.0, 'stylegan.w_dim': 512,
+                'stylegan.mapping_layers': 8, 'stylegan.mapping_lr_mul': 0.01,
+                'stylegan.mixing_prob': 0.9, 'stylegan.w_avg_beta': 0.995,
+                'stylegan.truncation_psi': 1.0}
 
 
 class CheckpointError(RuntimeError):

@@ -68,7 +68,7 @@ def validate(config):
   _check_number(config, 'seed', integer=True, low=0, low_inclusive=True)
   _check_number(config, 'ema_start', integer=True, low=0, low_inclusive=True)
   _check_number(config, 'num_classes', integer=True, low=0, low_inclusive=True)
-  if config.num_classes and config.model in ('mlp', 'metz'):
+  if config.num_classes and config.model in ('mlp', 'metz', 'stylegan2'):
     raise ConfigError(f'config.num_classes={config.num_classes} needs a conditional model; '
                       f'config.model={config.model!r} is unconditional (use dcgan or resnet)')
   for field in ('g_lr', 'd_lr'):
@@ -233,6 +233,14 @@ def _check_stabilisation(config):
     _check_number(config, field, integer=False, low=0, low_inclusive=True)
   for field in ('instance_noise_steps', 'unrolled_steps'):
     _check_number(config, field, integer=True, low=0, low_inclusive=True)
+  for field in ('stylegan.w_dim', 'stylegan.mapping_layers'):
+    _check_number(config, field, integer=True, low=0)
+  _check_number(config, 'stylegan.mapping_lr_mul', integer=False, low=0)
+  _check_number(config, 'stylegan.truncation_psi', integer=False, low=0, low_inclusive=True,
+                high=2)
+  for field in ('mixing_prob', 'w_avg_beta'):
+    _check_number(config, f'stylegan.{field}', integer=False, low=0, low_inclusive=True,
+                  high=1.000001)
   for field in ('minibatch_kernels', 'minibatch_dim', 'minibatch_group', 'r1_every', 'pac',
                 'diagnostics.patience', 'diagnostics.oscillation_window',
                 'diagnostics.collapse_patience', 'diagnostics.collapse_evals'):
@@ -295,8 +303,9 @@ def check_devices(config, num_devices):
                       f'config.pac={config.pac} times the number of devices ({num_devices})')
   critic_batch = config.batch_size // config.pac
   group = min(config.minibatch_group, critic_batch)
-  if config.d_minibatch == 'stddev' and critic_batch % group:
-    raise ConfigError(f"config.d_minibatch='stddev' splits the critic's batch of "
-                      f'{critic_batch} (batch_size / pac) into groups of '
+  if (config.d_minibatch == 'stddev' or config.model == 'stylegan2') and critic_batch % group:
+    raise ConfigError(f"the minibatch standard deviation (d_minibatch='stddev', stylegan2) "
+                      f"splits the critic's batch of {critic_batch} (batch_size / pac) into "
+                      f'groups of '
                       f'config.minibatch_group={config.minibatch_group}: choose a group size '
                       'that divides it')

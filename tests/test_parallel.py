@@ -75,6 +75,14 @@ def test_minibatch_discrimination_in_a_dcgan_critic_gives_the_one_device_result(
   _assert_one_device_result(config, measurements=False)
 
 
+def test_a_stylegan2_step_gives_the_one_device_result():
+  # w_avg, the minibatch std-dev, style mixing, per-pixel noise and R1 see the global batch.
+  config = tiny_config(dataset='digits8x8', model='stylegan2', image_shape=(8, 8, 1), evals=(),
+                       g_width=4, d_width=4, z_dim=8, r1_gamma=1.0, ema_decay=0.9)
+  config.stylegan.w_dim = 8
+  _assert_one_device_result(config)
+
+
 def test_per_device_batch_statistics_differ_from_synchronised_ones():
   config = _image_config('ns', 'batch', sync_batch_stats=False)
   one, _ = _one_step(config, 1)

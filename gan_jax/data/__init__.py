@@ -1,6 +1,6 @@
 """Dataset registry: a name in `config.dataset` -> an object with `batch_at(step)`.
 
-Names: the 2-D mixtures (ring8, grid25), the bundled real images (mnist5k, digits8x8),
+Names: the 2-D mixtures (ring8, grid25), the bundled real images (mnist5k, mnist5k32, digits8x8),
 stacked_mnist (three bundled digits as RGB, 1,000 modes: data/stacked_mnist.py),
 `folder:PATH` (a folder of image files, class subfolders as labels: data/image_folder.py),
 the tables (german, abalone, cps1988, ... and `csv:PATH`: data/table_data.py, whose

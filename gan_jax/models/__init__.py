@@ -6,19 +6,21 @@ is None for unconditional models, `train` selects batch statistics and spectral-
 import jax
 import jax.numpy as jnp
 
-from gan_jax.models import ctgan, dcgan, metz, mlp, resnet
+from gan_jax.models import ctgan, dcgan, metz, mlp, resnet, stylegan2
 
 MODELS = {
     'mlp': mlp.build,
     'dcgan': dcgan.build,
     'resnet': resnet.build,
     'metz': metz.build,
+    'stylegan2': stylegan2.build,
 }
 # Every model name; ctgan is built from a table's row layout (see build).
 NAMES = tuple(MODELS) + ('ctgan',)
 # Critic normalisations each model offers (`config.d_norm`); the MLP has none.
 D_NORMS = {'mlp': ('none',), 'dcgan': dcgan.D_NORMS, 'resnet': resnet.D_NORMS,
-           'metz': metz.D_NORMS, 'ctgan': ('none',)}
+           'metz': metz.D_NORMS, 'stylegan2': stylegan2.D_NORMS,
+           'ctgan': ('none',)}
 
 
 def check_data_shape(model, data_shape):
@@ -32,6 +34,8 @@ def check_data_shape(model, data_shape):
                      f'{tuple(data_shape)}')
   elif model == 'metz':
     metz.check_data_shape(data_shape)
+  elif model == 'stylegan2':
+    stylegan2.check_data_shape(data_shape)
 
 
 def build(config, data_shape, layout=None):
