@@ -4,6 +4,7 @@
   python scripts/sample.py --workdir=runs/cgan --num=80 --label=3 --out=runs/cgan/threes
 
   python scripts/sample.py --workdir=runs/cgan --interpolate=8 --out=runs/cgan/walk
+  python scripts/sample.py --workdir=runs/sg2_digits --psi=0.7 --style_grids --out=runs/sg2/look
   python scripts/sample.py --workdir=runs/ctgan_german --num=1000 --out=runs/german/rows
   python scripts/sample.py --workdir=runs/ctgan_german --num=100 --condition=housing=own \
     --out=runs/german/owners
@@ -13,16 +14,22 @@ Writes OUT.npz (`images`: uint8 NHWC for image models, `samples`: float for 2-D 
 models, or a scatter over the true modes). With --interpolate, image models also get
 OUT_interp.png and, when conditional, OUT_classes.png (see the flag's help). A table run
 (model=ctgan) writes OUT.csv instead: the table's columns, dtypes and category names.
+StyleGAN2 runs take --psi (the truncation trick) and --style_grids (truncation, style-mixing
+and w-interpolation pictures).
 """
+import functools
 import os
 import sys
 
 from absl import app, flags
 from absl import logging as absl_logging
 import jax
+import jax.numpy as jnp
 import numpy as np
 
-from gan_jax import checkpoint, data, evaluate, progress, seeds, train, writers
+from gan_jax import checkpoint, data, evaluate, progress, seeds, state as state_lib, train
+from gan_jax import writers
+from gan_jax.models import stylegan2
 
 _WORKDIR = flags.DEFINE_string('workdir', None, 'A run directory with config.json and '
                                'checkpoints/.')
@@ -44,7 +51,19 @@ _CONDITION = flags.DEFINE_string(
     'condition', None, 'Table runs: COLUMN=VALUE, every row generated for this category of '
     'a categorical column (CTGAN\'s conditional sampling; default: conditions drawn as the '
     'data has them).')
+_PSI = flags.DEFINE_float(
+    'psi', None, 'StyleGAN2 runs: the truncation psi of every picture, w_avg + psi (w - w_avg) '
+    "(0 <= psi < 2; default: the run's config.stylegan.truncation_psi).")
+_STYLE_GRIDS = flags.DEFINE_bool(
+    'style_grids', False, 'StyleGAN2 runs: also write OUT_truncation.png (8 latents, a column '
+    'each, at psi 1, 0.75, 0.5, 0.25 and 0, a row each), OUT_mixing.png (the top row\'s and '
+    'left column\'s sources; each cell the coarse styles, the 4x4 and 8x8 layers, of its row '
+    'with the fine styles and noise of its column) and OUT_interp_w.png (linear interpolation '
+    'in w between 8 latent pairs, --interpolate steps or 8, a pair per row).')
 _PAIRS = 8  # Rows of the interpolation and class pictures.
+_PSIS = (1.0, 0.75, 0.5, 0.25, 0.0)
+_MIX_ROWS, _MIX_COLS = 4, 6
+_COARSE = 4  # Styles of the 4x4 and 8x8 layers: StyleGAN's "coarse" ones.
 _CLASS_COLUMNS = 10
 flags.mark_flags_as_required(['workdir', 'out'])
 
@@ -64,6 +83,12 @@ def main(argv):
              'run' if config.num_classes else 'error: --label needs a conditional model')
   if _INTERPOLATE.value is not None and _INTERPOLATE.value < 2:
     sys.exit(f'error: --interpolate={_INTERPOLATE.value} must be at least 2 (the endpoints)')
+  stylish = _PSI.value is not None or _STYLE_GRIDS.value
+  if stylish and config.model != 'stylegan2':
+    sys.exit(f'error: --psi and --style_grids are for StyleGAN2 runs; this run has '
+             f'model={config.model!r}')
+  if _PSI.value is not None and not 0.0 <= _PSI.value < 2.0:
+    sys.exit(f'error: --psi={_PSI.value} must be in [0, 2)')
   existing = [p for p in _outputs(config) if os.path.exists(p)]
   if existing:  # Before the run is built: a refusal costs no compile.
     sys.exit(f'error: {existing[0]} exists; pass another --out (nothing was overwritten)')
@@ -98,6 +123,8 @@ def main(argv):
   if config.num_classes:
     labels = (np.full(_NUM.value, _LABEL.value) if _LABEL.value is not None
               else np.arange(_NUM.value) % config.num_classes)
+  if _PSI.value is not None:
+    run.g_model = run.g_model.clone(truncation_psi=_PSI.value)
   out = evaluate.make_sampler(run.g_model, run.mesh, z, labels)(state)
   os.makedirs(os.path.dirname(os.path.abspath(_OUT.value)), exist_ok=True)
   step = seeds.current_step(state)
@@ -108,6 +135,8 @@ def main(argv):
     _draw_samples(written[1], out, config.num_classes, step)
     if _INTERPOLATE.value:
       written += _draw_latent_walks(run, state, config, step)
+    if _STYLE_GRIDS.value:
+      written += _draw_style_grids(run, state, config, step)
   else:
     arrays['samples'] = out
     writers.plot_samples(written[1], out, run.dataset.mixture.centers,
@@ -125,6 +154,8 @@ def _outputs(config):
     paths.append(_OUT.value + '_interp.png')
     if config.num_classes:
       paths.append(_OUT.value + '_classes.png')
+  if _STYLE_GRIDS.value:
+    paths += [_OUT.value + f'_{name}.png' for name in ('truncation', 'mixing', 'interp_w')]
   return paths
 
 
@@ -189,6 +220,44 @@ def _draw_latent_walks(run, state, config, step):
                     classes, title=f'one latent per row, the class switched, step {step}',
                     col_labels=[f'class {k}' for k in range(classes)])
   return [path, class_path]
+
+
+def _draw_style_grids(run, state, config, step):
+  """Writes OUT_truncation.png, OUT_mixing.png and OUT_interp_w.png; returns the paths."""
+  g = run.g_model
+  params, model_state = state_lib.sampling_params(state), state.g_model_state
+  styles = jax.jit(functools.partial(stylegan2.styles_of, g))
+  draw_jit = jax.jit(functools.partial(stylegan2.draw_styles, g))
+  draw = lambda z, ws: np.asarray(draw_jit(params, model_state, z, ws))  # noqa: E731
+  key = jax.random.fold_in(jax.random.PRNGKey(_SEED.value), 0x5717)  # Not OUT.png's latents.
+  z = jax.random.normal(key, (4 * _PAIRS, config.z_dim))
+  paths = [_OUT.value + f'_{name}.png' for name in ('truncation', 'mixing', 'interp_w')]
+  zt = z[:_PAIRS]
+  truncated = np.concatenate([evaluate.make_sampler(g.clone(truncation_psi=p), run.mesh, zt)(
+      state) for p in _PSIS])
+  writers.save_grid(paths[0], truncated, _PAIRS, title=f'truncation trick, step {step}',
+                    row_labels=[f'psi={p}' for p in _PSIS])
+  rows_z, cols_z = z[_PAIRS:_PAIRS + _MIX_ROWS], z[2 * _PAIRS:2 * _PAIRS + _MIX_COLS]
+  row_ws, col_ws = styles(params, model_state, rows_z), styles(params, model_state, cols_z)
+  mixed = draw(jnp.tile(cols_z, (_MIX_ROWS, 1)),
+               stylegan2.mixing_styles(row_ws, col_ws, _COARSE)).reshape(
+                   (_MIX_ROWS, _MIX_COLS) + truncated.shape[1:])
+  corner = -np.ones((1,) + truncated.shape[1:], np.float32)
+  top = np.concatenate([corner, draw(cols_z, col_ws)])
+  left = draw(rows_z, row_ws)
+  body = np.concatenate([np.concatenate([left[r:r + 1], mixed[r]]) for r in range(_MIX_ROWS)])
+  writers.save_grid(paths[1], np.concatenate([top, body]), _MIX_COLS + 1,
+                    title=f'coarse styles: left, fine: top, step {step}')
+  t = np.linspace(0.0, 1.0, _INTERPOLATE.value or 8, dtype=np.float32)
+  z0, z1 = z[3 * _PAIRS:], z[:_PAIRS]
+  w0, w1 = styles(params, model_state, z0), styles(params, model_state, z1)
+  walk = w0[:, None] + t[None, :, None, None] * (w1 - w0)[:, None]
+  walk = walk.reshape((-1,) + w0.shape[1:])
+  writers.save_grid(paths[2], draw(jnp.repeat(z0, len(t), axis=0), walk), len(t),
+                    title=f'linear interpolation in w (rows), noise fixed, step {step}',
+                    col_labels=[f't={v:.2f}' for v in t])
+  return paths
+
 
 if __name__ == '__main__':
   app.run(main)

@@ -91,6 +91,33 @@ def test_a_conditional_image_run_gets_class_columns_interpolations_and_a_class_s
     assert height < rows * cell + 60, suffix  # Only a title and column labels above.
 
 
+def test_a_stylegan2_run_gets_truncated_samples_and_style_grids(tmp_path):
+  workdir = str(tmp_path / 'run')
+  config = tiny_config(dataset='digits8x8', model='stylegan2', image_shape=(8, 8, 1), evals=(),
+                       g_width=4, d_width=4, z_dim=8, num_steps=2, eval_every=2,
+                       checkpoint_every=2)
+  config.stylegan.w_dim = 8
+  train.train_and_evaluate(config, workdir)
+  spread = {}
+  for psi in ('0', '1'):
+    out = str(tmp_path / f'psi{psi}')
+    extra = ['--style_grids', '--interpolate=3'] if psi == '0' else []
+    proc = _sample(f'--workdir={workdir}', '--num=16', f'--psi={psi}', f'--out={out}', *extra)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    spread[psi] = np.load(out + '.npz')['images'].astype(np.float64).std(axis=0).mean()
+  # psi 0 draws every latent from w_avg: only the (still faint) per-pixel noise differs.
+  assert spread['0'] < 0.1 * spread['1']
+  cell = 8 * 3 + 1
+  for suffix, rows, cols in (('_truncation', 5, 8), ('_mixing', 5, 7), ('_interp_w', 8, 3)):
+    height, width, _ = plt.imread(f'{tmp_path}/psi0{suffix}.png').shape
+    assert height > rows * cell and width > cols * cell, suffix
+  other = str(tmp_path / 'other')
+  train.train_and_evaluate(tiny_config(num_steps=2, checkpoint_every=2, eval_every=2), other)
+  proc = _sample(f'--workdir={other}', '--psi=0.5', f'--out={tmp_path}/x')
+  assert proc.returncode != 0 and 'for StyleGAN2 runs' in proc.stderr
+  assert len(proc.stderr.strip().splitlines()) == 1
+
+
 def test_sweep_reports_progress_and_refuses_a_metric_its_runs_do_not_report(tmp_path):
   cmd = [sys.executable, 'scripts/sweep.py', '--config=configs/quickstart.py:smoke',
          f'--workdir={tmp_path}', '--base=num_steps=4,eval_every=4,log_every=2',
