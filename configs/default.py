@@ -158,6 +158,9 @@ Fields every experiment has:
     w_avg_beta: decay of w_avg, the moving average of w the truncation trick pulls towards.
     truncation_psi: evaluation and sampling use w_avg + psi (w - w_avg) (1: no truncation;
       0: the w_avg image); training never truncates.
+    pl_weight, pl_every, pl_decay: path-length regularisation (StyleGAN2: 2, lazily every 4
+      generator steps, weighted x 4; its running mean moves 0.01 towards each batch's mean
+      length); pl_weight 0 disables it.
   fid: settings of the Inception evaluators (fid, kid, pr, is):
     num_samples: generated samples per evaluation.
     num_reference: training images in the reference statistics (a fixed random subset when
@@ -261,7 +264,7 @@ def get_config():
       efficacy_max_rows=0))
   c.stylegan = ml_collections.ConfigDict(dict(
       w_dim=512, mapping_layers=8, mapping_lr_mul=0.01, mixing_prob=0.9, w_avg_beta=0.995,
-      truncation_psi=1.0))
+      truncation_psi=1.0, pl_weight=0.0, pl_every=4, pl_decay=0.01))
   c.fid = ml_collections.ConfigDict(dict(
       num_samples=10_000, num_reference=50_000, batch_size=100, inception_weights='',
       reference='', kid_subsets=100, kid_subset_size=1_000, pr_k=3, is_splits=10,

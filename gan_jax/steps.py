@@ -14,7 +14,7 @@ from jax.sharding import PartitionSpec as P
 
 from gan_jax import models, objectives, optim, seeds
 from gan_jax.metrics import distances
-from gan_jax.models import layers
+from gan_jax.models import layers, stylegan2
 from gan_jax.parallel import DATA_AXIS
 
 
@@ -83,6 +83,8 @@ class StepFunctions:
                            and config.tabular.condition_weight > 0)
     # CTGAN's critic drops units with keys drawn here, one pair per packed example.
     self.critic_noise = config.model == 'ctgan' and config.tabular.dropout > 0
+    # StyleGAN2's path-length regulariser (its noise drawn here, its pl_mean in g_model_state).
+    self.path_length = config.model == 'stylegan2' and config.stylegan.pl_weight > 0
     self.g_model, self.d_model = g_model, d_model
     self.g_tx, self.d_tx = g_tx, d_tx
     self.objective = objectives.get(config.loss)
@@ -215,6 +217,14 @@ class StepFunctions:
       loss = c.tabular.condition_weight * m['condition_loss']
     else:
       fake, g_ms = self._generate(g_params, state, inputs['z'], y_fake)
+    if self.path_length:  # Lazy: every pl_every-th step, weighted pl_every times.
+      s = c.stylegan
+      m['pl_penalty'], g_ms = lax.cond(
+          state.step % s.pl_every == 0,
+          lambda: stylegan2.path_length_penalty(self.g_model, g_params, g_ms, inputs['z'],
+                                                inputs['pl_noise'], s.pl_decay, _pmean),
+          lambda: (jnp.zeros((), jnp.float32), g_ms))
+      loss = loss + s.pl_weight * s.pl_every * m['pl_penalty']
     d_params, d_ms = state.d_params, state.d_model_state
     if 'unroll' in inputs:
       d_params, d_ms = self._unrolled_critic(g_params, state, inputs['unroll'])
@@ -319,6 +329,8 @@ class StepFunctions:
       generator['y_fake'] = labels((batch_size,))
     if self.critic_noise:
       generator['d_noise'] = jax.random.bits(next(keys), (batch_size // c.pac, 2), jnp.uint32)
+    if self.path_length:
+      generator['pl_noise'] = jax.random.normal(next(keys), (batch_size,) + sample_shape)
     if c.instance_noise > 0:
       noise = lambda shape: jax.random.normal(next(keys), shape + sample_shape)  # noqa: E731
       critic['noise_real'] = noise((n_d, batch_size))
@@ -348,6 +360,7 @@ def make_train_step(config, g_model, d_model, g_tx, d_tx, mesh, label_logits=Non
   # already sum gradients of replicated parameters over devices in the transpose.)
   generator_spec = {'z': P(DATA_AXIS), 'x': P(DATA_AXIS), 'y': P(DATA_AXIS),
                     'y_fake': P(DATA_AXIS), 'noise': P(DATA_AXIS), 'd_noise': P(DATA_AXIS),
+                    'pl_noise': P(DATA_AXIS),
                     'unroll': P(None, DATA_AXIS)}
 
   def sharded_step(state, critic_inputs, generator_inputs):

@@ -233,7 +233,9 @@ def _check_stabilisation(config):
     _check_number(config, field, integer=False, low=0, low_inclusive=True)
   for field in ('instance_noise_steps', 'unrolled_steps'):
     _check_number(config, field, integer=True, low=0, low_inclusive=True)
-  for field in ('stylegan.w_dim', 'stylegan.mapping_layers'):
+  _check_number(config, 'stylegan.pl_weight', integer=False, low=0, low_inclusive=True)
+  _check_number(config, 'stylegan.pl_decay', integer=False, low=0, high=1.000001)
+  for field in ('stylegan.w_dim', 'stylegan.mapping_layers', 'stylegan.pl_every'):
     _check_number(config, field, integer=True, low=0)
   _check_number(config, 'stylegan.mapping_lr_mul', integer=False, low=0)
   _check_number(config, 'stylegan.truncation_psi', integer=False, low=0, low_inclusive=True,

@@ -80,6 +80,7 @@ def test_a_stylegan2_step_gives_the_one_device_result():
   config = tiny_config(dataset='digits8x8', model='stylegan2', image_shape=(8, 8, 1), evals=(),
                        g_width=4, d_width=4, z_dim=8, r1_gamma=1.0, ema_decay=0.9)
   config.stylegan.w_dim = 8
+  config.stylegan.pl_weight = 2.0  # Path-length regularisation at step 0 (pl_every 4).
   _assert_one_device_result(config)
 
 

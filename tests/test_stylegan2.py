@@ -173,8 +173,10 @@ def test_stylegan2_variants_carry_the_papers_lazy_r1_settings(variant):
   c = sg2_config.get_config(variant)
   validation.validate(c)
   assert c.model == 'stylegan2' and c.r1_every == 16 and c.loss == 'ns'
-  assert c.d_lr == pytest.approx(c.g_lr * 16 / 17)
-  assert c.d_betas[1] == pytest.approx(0.99 ** (16 / 17)) and c.g_betas == (0.0, 0.99)
+  assert c.d_lr == pytest.approx(0.0025 * 16 / 17) and c.g_lr == pytest.approx(0.0025 * 4 / 5)
+  assert c.d_betas[1] == pytest.approx(0.99 ** (16 / 17))
+  assert c.g_betas[1] == pytest.approx(0.99 ** (4 / 5)) and c.stylegan.pl_every == 4
+  assert c.stylegan.pl_weight == (2.0 if variant == 'celeba64' else 0.0)
 
 
 def test_stylegan2_refuses_non_power_of_two_images_and_labels():
@@ -212,3 +214,35 @@ def test_a_mixing_grid_takes_coarse_styles_from_rows_and_fine_from_columns():
   for r in range(2):
     for c in range(3):
       np.testing.assert_array_equal(grid[r * 3 + c], np.concatenate([rows[r, :4], cols[c, 4:]]))
+
+
+def test_path_lengths_match_central_differences_of_the_images_in_w():
+  g = stylegan2.StyleGAN2Generator(8, 1, 4, w_dim=4, mapping_layers=1, mixing_prob=0.0)
+  z = jax.random.normal(jax.random.key(8), (1, 4))
+  params, state = models.init(g, jax.random.key(9), z)
+  params = jax.tree.map(lambda v: v + 0.1, params)  # Noise strengths and biases on.
+  ws = stylegan2.styles_of(g, params, state, z)
+  noise = jax.random.normal(jax.random.key(10), (1, 8, 8, 1))
+  got = stylegan2.path_lengths(g, params, state, z, ws, noise)
+  n, eps = ws[0].size, 1e-3  # One central difference per coordinate of the styles.
+  steps = eps * jnp.eye(n).reshape((n,) + ws.shape[1:])
+  f = lambda w: np.asarray(jnp.sum(  # noqa: E731
+      stylegan2.draw_styles(g, params, state, jnp.repeat(z, n, 0), w) * noise / 8.0,
+      axis=(1, 2, 3)), np.float64)
+  grads = (f(ws + steps) - f(ws - steps)) / (2 * eps)  # d <image, y> / d w_k = (J^T y)_k.
+  want = np.sqrt(np.sum(grads ** 2) / ws.shape[1])  # Summed over w's axis, mean over layers.
+  np.testing.assert_allclose(got, [want], rtol=2e-3)
+
+
+def test_path_length_penalty_moves_pl_mean_then_penalises_the_deviation():
+  g, params, state, z = _generator(mixing_prob=0.0)
+  g = g.clone(path_length=True)
+  state = {**state, stylegan2.PATH_LENGTH: {'pl_mean': jnp.asarray(0.5)}}
+  noise = jax.random.normal(jax.random.key(11), (len(z), 32, 32, 1))
+  penalty, new = stylegan2.path_length_penalty(g, params, state, z, noise, 0.01)
+  lengths = np.asarray(stylegan2.path_lengths(g, params, state, z,
+                                              stylegan2.styles_of(g, params, state, z), noise),
+                       np.float64)
+  pl_mean = 0.5 + 0.01 * (lengths.mean() - 0.5)
+  np.testing.assert_allclose(new[stylegan2.PATH_LENGTH]['pl_mean'], pl_mean, rtol=1e-6)
+  np.testing.assert_allclose(penalty, np.mean((lengths - pl_mean) ** 2), rtol=1e-5)

@@ -39,6 +39,7 @@ from gan_jax.models import conv as conv_lib
 from gan_jax.models import layers
 
 D_NORMS = ('none',)
+PATH_LENGTH = 'path_length'  # The generator's collection holding pl_mean.
 _GAIN = math.sqrt(2.0)  # bias_act's lrelu gain: keeps a unit second moment.
 _FIR = np.array([1.0, 3.0, 3.0, 1.0])
 
@@ -250,6 +251,7 @@ class StyleGAN2Generator(nn.Module):
   mixing_prob: float = 0.9
   w_avg_beta: float = 0.995
   truncation_psi: float = 1.0
+  path_length: bool = False
   sync: bool = True
   dtype: Any = None
 
@@ -296,6 +298,8 @@ class StyleGAN2Generator(nn.Module):
     del labels
     row_keys = layers.row_keys(z)
     w_avg = self.variable('w_avg', 'w_avg', jnp.zeros, (self.w_dim,), jnp.float32)
+    if self.path_length:  # The regulariser's running mean: state the train step updates.
+      self.variable(PATH_LENGTH, 'pl_mean', jnp.zeros, (), jnp.float32)
     ws = self._styles(z, train, row_keys, w_avg) if styles is None else styles
     if return_styles:
       return ws
@@ -360,6 +364,50 @@ def draw_styles(g_model, params, model_state, z, styles):
                        styles=styles)
 
 
+def path_lengths(g_model, params, model_state, z, styles, noise):
+  """StyleGAN2's path lengths ||J_w^T y||: J the Jacobian of each image with respect to its
+  styles, y = noise / sqrt(H W); the squared norm is summed over w's dimensions and averaged
+  over the layers, as the reference does.
+
+  Args:
+    g_model, params, model_state: the generator.
+    z: the latents (B, z_dim), for the per-pixel noise.
+    styles: (B, num_ws, w_dim) per-layer styles to differentiate at.
+    noise: (B, H, W, C) standard normal.
+  Returns:
+    (B,) path lengths.
+  """
+  images = lambda ws: draw_styles(g_model, params, model_state, z, ws)  # noqa: E731
+  out, vjp = jax.vjp(images, styles)
+  (grads,) = vjp(noise.astype(out.dtype) / math.sqrt(out.shape[1] * out.shape[2]))
+  return jnp.sqrt(jnp.mean(jnp.sum(jnp.square(grads.astype(jnp.float32)), axis=2), axis=1))
+
+
+def path_length_penalty(g_model, params, model_state, z, noise, decay, mean=jnp.mean):
+  """The path-length regulariser E (a - pl_mean)^2, pl_mean moved `decay` of the way to this
+  batch's mean length first (gradients flow through that move, as in the reference).
+
+  Args:
+    g_model, params, model_state: the generator, model_state holding pl_mean.
+    z: the latents; their styles are drawn as training draws them (style mixing included).
+    noise: (B, H, W, C) standard normal, the random image-space direction.
+    decay: pl_mean's step towards the batch mean (StyleGAN2: 0.01).
+    mean: the global batch's mean of a per-device mean (a pmean in the train step), for
+      pl_mean.
+  Returns:
+    (penalty, the new model_state with pl_mean updated).
+  """
+  variables = {'params': params, **model_state}
+  styles, _ = g_model.apply(variables, z, None, train=True, return_styles=True,
+                            mutable=list(model_state))
+  lengths = path_lengths(g_model, params, model_state, z, styles, noise)
+  old = model_state[PATH_LENGTH]['pl_mean']
+  pl_mean = old + decay * (mean(jnp.mean(lengths)) - old)
+  # This device's mean: the step averages gradients and measurements over devices.
+  penalty = jnp.mean(jnp.square(lengths - pl_mean))
+  return penalty, {**model_state, PATH_LENGTH: {'pl_mean': lax.stop_gradient(pl_mean)}}
+
+
 def mixing_styles(row_styles, col_styles, cut):
   """Styles of a style-mixing grid: cell (r, c) takes its first `cut` layers' styles (the
   coarse ones) from row r and the rest from column c.
@@ -392,6 +440,7 @@ def build(config, data_shape):
   s, dtype = config.stylegan, layers.compute_dtype(config)
   return (StyleGAN2Generator(data_shape[0], data_shape[-1], config.g_width, s.w_dim,
                              s.mapping_layers, s.mapping_lr_mul, s.mixing_prob, s.w_avg_beta,
-                             s.truncation_psi, config.sync_batch_stats, dtype),
+                             s.truncation_psi, s.pl_weight > 0, config.sync_batch_stats,
+                             dtype),
           StyleGAN2Critic(data_shape[0], config.d_width, config.minibatch_group,
                           config.sync_batch_stats, dtype))
