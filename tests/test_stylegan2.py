@@ -104,10 +104,11 @@ def test_equalized_layers_scale_stored_weights_by_the_he_constant():
 
 
 def _generator(**overrides):
+  """A 16x16 StyleGAN2 generator (8 styles of 16 dimensions), its noise made visible."""
   c = sg2_config.get_config('mnist32,smoke')
   for k, v in overrides.items():
     c.stylegan[k] = v
-  g, _ = models.build(c, (32, 32, 1))
+  g, _ = models.build(c, (16, 16, 1))
   z = jax.random.normal(jax.random.key(5), (6, c.z_dim))
   params, state = models.init(g, jax.random.key(6), z)
   # Noise strengths start at 0; make the noise visible to the tests.
@@ -238,7 +239,7 @@ def test_path_length_penalty_moves_pl_mean_then_penalises_the_deviation():
   g, params, state, z = _generator(mixing_prob=0.0)
   g = g.clone(path_length=True)
   state = {**state, stylegan2.PATH_LENGTH: {'pl_mean': jnp.asarray(0.5)}}
-  noise = jax.random.normal(jax.random.key(11), (len(z), 32, 32, 1))
+  noise = jax.random.normal(jax.random.key(11), (len(z), 16, 16, 1))
   penalty, new = stylegan2.path_length_penalty(g, params, state, z, noise, 0.01)
   lengths = np.asarray(stylegan2.path_lengths(g, params, state, z,
                                               stylegan2.styles_of(g, params, state, z), noise),
