@@ -34,7 +34,8 @@ Fields every experiment has:
   image_shape: (H, W, C) the models are built for; () takes it from the data. Image configs
     set it, so pointing one at data of another shape is an error, not a different network.
   model: mlp, dcgan (28/32/64 px), resnet (SNGAN, 32 px), metz (Stacked MNIST, 28 px),
-    stylegan2 (square, power-of-two sizes from 8 px; see stylegan below) or ctgan (tables).
+    stylegan2 (square, power-of-two sizes from 8 px; see stylegan below), biggan (32 px; see
+    biggan below) or ctgan (tables).
   g_width, d_width: base widths of the image models (DCGAN 64/64, SNGAN ResNet 256/128,
     metz 8/2 for D = 1/4 G or 8/4 for D = 1/2 G).
   d_norm: critic normalisation: batch, layer, spectral or none (dcgan); spectral or none
@@ -149,6 +150,14 @@ Fields every experiment has:
     eval_rows: synthetic rows per tabular evaluation (0: as many as the training rows).
     efficacy_max_rows: rows the ML-efficacy models train on (a fixed random subset of real
       and of synthetic rows when larger; 0: all).
+  g_ortho: weight beta of BigGAN's orthogonal regulariser on the generator,
+    beta sum_W ||W^T W * (1 - I)||_F^2 over its kernels (filters as columns; embeddings and
+    biases left out); 0 disables. BigGAN used 1e-4 at ImageNet scale.
+  biggan: BigGAN (model=biggan, 32x32; g_width and d_width are StudioGAN's g_conv_dim and
+    d_conv_dim: 4x and 2x them channels):
+    shared_dim: the shared class embedding each block's batch norm reads with its z chunk.
+    attention_g, attention_d: self-attention after this generator / critic block (1-3 and
+      1-4; 0: none).
   stylegan: StyleGAN2's generator (model=stylegan2; g_width is its most feature maps, d_width
     the critic's):
     w_dim, mapping_layers, mapping_lr_mul: the mapping network z -> w (StyleGAN2: 512, 8,
@@ -262,6 +271,8 @@ def get_config():
       max_modes=10, weight_threshold=0.005, conditional=True, condition_weight=1.0,
       g_widths=(256, 256), d_widths=(256, 256), tau=0.2, dropout=0.5, eval_rows=0,
       efficacy_max_rows=0))
+  c.g_ortho = 0.0
+  c.biggan = ml_collections.ConfigDict(dict(shared_dim=128, attention_g=2, attention_d=1))
   c.stylegan = ml_collections.ConfigDict(dict(
       w_dim=512, mapping_layers=8, mapping_lr_mul=0.01, mixing_prob=0.9, w_avg_beta=0.995,
       truncation_psi=1.0, pl_weight=0.0, pl_every=4, pl_decay=0.01))

@@ -114,6 +114,28 @@ def dragan_penalty(critic_fn, real, noise, alpha, data_std):
   return gradient_penalty(critic_fn, perturbed, real, alpha)
 
 
+def orthogonal_penalty(params):
+  """BigGAN's orthogonal regulariser sum_W ||W^T W * (1 - I)||_F^2 (Brock et al. 2019, eq. 3).
+
+  Each kernel (a 'kernel' leaf of two or more axes: dense and convolution weights) is taken
+  as a matrix whose columns are its output filters; embeddings, biases and scales are left
+  out, as BigGAN leaves out its shared embedding.
+
+  Args:
+    params: a parameter pytree.
+  Returns:
+    The penalty, a float32 scalar.
+  """
+  total = jnp.zeros((), jnp.float32)
+  for path, w in jax.tree_util.tree_leaves_with_path(params):
+    if jax.tree_util.keystr(path[-1:]) != "['kernel']" or w.ndim < 2:
+      continue
+    m = w.reshape(-1, w.shape[-1]).astype(jnp.float32)
+    gram = m.T @ m
+    total = total + jnp.sum(jnp.square(gram * (1.0 - jnp.eye(gram.shape[0]))))
+  return total
+
+
 @dataclasses.dataclass(frozen=True)
 class Objective:
   """A GAN objective: the two losses and how the discriminator's outputs are read.

@@ -217,6 +217,9 @@ class StepFunctions:
       loss = c.tabular.condition_weight * m['condition_loss']
     else:
       fake, g_ms = self._generate(g_params, state, inputs['z'], y_fake)
+    if c.g_ortho > 0:
+      m['ortho'] = objectives.orthogonal_penalty(g_params)
+      loss = loss + c.g_ortho * m['ortho']
     if self.path_length:  # Lazy: every pl_every-th step, weighted pl_every times.
       s = c.stylegan
       m['pl_penalty'], g_ms = lax.cond(

@@ -4,7 +4,7 @@ import numbers
 import os
 
 from gan_jax import data, evaluate, models, objectives, optim
-from gan_jax.models import layers, mlp
+from gan_jax.models import biggan, layers, mlp
 
 
 class ConfigError(ValueError):
@@ -234,6 +234,13 @@ def _check_stabilisation(config):
   for field in ('instance_noise_steps', 'unrolled_steps'):
     _check_number(config, field, integer=True, low=0, low_inclusive=True)
   _check_number(config, 'stylegan.pl_weight', integer=False, low=0, low_inclusive=True)
+  _check_number(config, 'g_ortho', integer=False, low=0, low_inclusive=True)
+  _check_number(config, 'biggan.shared_dim', integer=True, low=0)
+  for field in ('biggan.attention_g', 'biggan.attention_d'):
+    _check_number(config, field, integer=True, low=0, low_inclusive=True)
+  if config.model == 'biggan' and config.z_dim % biggan.CHUNKS:
+    raise ConfigError(f'config.z_dim={config.z_dim} must be a multiple of {biggan.CHUNKS}: '
+                      f'biggan splits z into {biggan.CHUNKS} chunks (hierarchical latents)')
   _check_number(config, 'stylegan.pl_decay', integer=False, low=0, high=1.000001)
   for field in ('stylegan.w_dim', 'stylegan.mapping_layers', 'stylegan.pl_every'):
     _check_number(config, field, integer=True, low=0)

@@ -6,7 +6,7 @@ is None for unconditional models, `train` selects batch statistics and spectral-
 import jax
 import jax.numpy as jnp
 
-from gan_jax.models import ctgan, dcgan, metz, mlp, resnet, stylegan2
+from gan_jax.models import biggan, ctgan, dcgan, metz, mlp, resnet, stylegan2
 
 MODELS = {
     'mlp': mlp.build,
@@ -14,13 +14,14 @@ MODELS = {
     'resnet': resnet.build,
     'metz': metz.build,
     'stylegan2': stylegan2.build,
+    'biggan': biggan.build,
 }
 # Every model name; ctgan is built from a table's row layout (see build).
 NAMES = tuple(MODELS) + ('ctgan',)
 # Critic normalisations each model offers (`config.d_norm`); the MLP has none.
 D_NORMS = {'mlp': ('none',), 'dcgan': dcgan.D_NORMS, 'resnet': resnet.D_NORMS,
            'metz': metz.D_NORMS, 'stylegan2': stylegan2.D_NORMS,
-           'ctgan': ('none',)}
+           'biggan': biggan.D_NORMS,            'ctgan': ('none',)}
 
 
 def check_data_shape(model, data_shape):
@@ -36,6 +37,8 @@ def check_data_shape(model, data_shape):
     metz.check_data_shape(data_shape)
   elif model == 'stylegan2':
     stylegan2.check_data_shape(data_shape)
+  elif model == 'biggan':
+    biggan.check_data_shape(data_shape)
 
 
 def build(config, data_shape, layout=None):

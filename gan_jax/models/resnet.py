@@ -22,7 +22,8 @@ _init = nn.initializers.xavier_uniform()
 _residual_init = nn.initializers.variance_scaling(2.0, 'fan_avg', 'uniform')  # Gain sqrt(2).
 
 
-def _upsample(x):
+def upsample(x):
+  """2x nearest-neighbour upsampling."""
   return jnp.repeat(jnp.repeat(x, 2, axis=1), 2, axis=2)
 
 
@@ -53,10 +54,10 @@ class GeneratorBlock(nn.Module):
 
   @nn.compact
   def __call__(self, x, labels, train):
-    h = _upsample(nn.relu(self._norm(x, labels, train)))
+    h = upsample(nn.relu(self._norm(x, labels, train)))
     h = _residual_conv(self.features, self.dtype)(h)
     h = _residual_conv(self.features, self.dtype)(nn.relu(self._norm(h, labels, train)))
-    return h + _conv(self.features, 1, self.dtype)(_upsample(x))
+    return h + _conv(self.features, 1, self.dtype)(upsample(x))
 
 
 class ResNetGenerator(nn.Module):
@@ -88,14 +89,17 @@ class DiscriminatorBlock(nn.Module):
   first: bool
   spectral: bool
   dtype: Any = None
+  kernel_init: Any = None  # Every convolution's; None: SNGAN's (see the module docstring).
 
   @nn.compact
   def __call__(self, x, train):
     sn = lambda layer, h: layers.spectral(layer, h, enabled=self.spectral, train=train)
-    conv = lambda kernel: _conv(self.features, kernel, self.dtype)
+    conv = lambda kernel: _conv(self.features, kernel, self.dtype, self.kernel_init or _init)
+    residual = lambda: _conv(self.features, 3, self.dtype,  # noqa: E731
+                             self.kernel_init or _residual_init)
     h = x if self.first else nn.relu(x)
-    h = sn(_residual_conv(self.features, self.dtype), h)
-    h = sn(_residual_conv(self.features, self.dtype), nn.relu(h))
+    h = sn(residual(), h)
+    h = sn(residual(), nn.relu(h))
     if self.downsample:
       h = _downsample(h)
     shortcut = x
