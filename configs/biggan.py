@@ -22,19 +22,9 @@ from configs import default, image_common
 VARIANTS = ('cifar10', 'mnist32')
 
 
-def parse(arg):
-  """'variant[,smoke]' -> (variant, smoke); the variant defaults to cifar10."""
-  parts = [p for p in (arg or '').split(',') if p]
-  named = [p for p in parts if p != 'smoke']
-  if len(named) > 1 or (named and named[0] not in VARIANTS):
-    raise ValueError(f'unknown config argument {arg!r}; allowed: one of {", ".join(VARIANTS)}'
-                     f', optionally followed by ,smoke')
-  return (named[0] if named else 'cifar10'), 'smoke' in parts
-
-
 def get_config(arg=None):
   """The BigGAN experiment `arg` ('cifar10', 'mnist32,smoke', ...; see the docstring)."""
-  variant, smoke = parse(arg)
+  variant, smoke = image_common.parse_variant(arg, VARIANTS)
   c = default.get_config()
   c.model, c.d_norm, c.loss = 'biggan', 'spectral', 'hinge'
   c.num_classes = 10

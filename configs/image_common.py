@@ -57,6 +57,20 @@ def sngan(dataset, *, arg=None):
   return smoke(c) if _parse(arg) else c
 
 
+def parse_variant(arg, variants):
+  """Splits 'VARIANT[,smoke]' into (variant, smoke); no variant is the first of `variants`.
+
+  Raises:
+    ValueError naming the allowed arguments.
+  """
+  parts = [p for p in (arg or '').split(',') if p]
+  named = [p for p in parts if p != 'smoke']
+  if len(named) > 1 or (named and named[0] not in variants) or parts.count('smoke') > 1:
+    raise ValueError(f'unknown config argument {arg!r}; allowed: one of {", ".join(variants)}'
+                     f', optionally followed by ,smoke')
+  return (named[0] if named else variants[0]), 'smoke' in parts
+
+
 def _parse(arg):
   if arg not in (None, '', 'smoke'):
     raise ValueError(f"unknown config argument {arg!r}; allowed: 'smoke' or none")

@@ -31,16 +31,6 @@ _R1_EVERY, _PL_EVERY = 16, 4
 _D_RATIO, _G_RATIO = _R1_EVERY / (_R1_EVERY + 1), _PL_EVERY / (_PL_EVERY + 1)
 
 
-def parse(arg):
-  """'variant[,smoke]' -> (variant, smoke); the variant defaults to mnist32."""
-  parts = [p for p in (arg or '').split(',') if p]
-  named = [p for p in parts if p != 'smoke']
-  if len(named) > 1 or (named and named[0] not in VARIANTS):
-    raise ValueError(f'unknown config argument {arg!r}; allowed: one of {", ".join(VARIANTS)}'
-                     f', optionally followed by ,smoke')
-  return (named[0] if named else 'mnist32'), 'smoke' in parts
-
-
 def _paper(c, lr, gamma):
   """Config F's objective and optimizers at learning rate `lr` and R1 weight `gamma`."""
   c.model = 'stylegan2'
@@ -61,7 +51,7 @@ def _paper(c, lr, gamma):
 
 def get_config(arg=None):
   """The StyleGAN2 experiment `arg` ('mnist32', 'cifar10,smoke', ...; see the docstring)."""
-  variant, smoke = parse(arg)
+  variant, smoke = image_common.parse_variant(arg, VARIANTS)
   c = default.get_config()
   if variant == 'mnist32':
     c.dataset, c.image_shape = 'mnist5k32', (32, 32, 1)
