@@ -264,6 +264,10 @@ def _check_stabilisation(config):
     raise ConfigError('config.g_adversarial=False leaves the generator without a loss: set '
                       'config.feature_matching > 0')
   _check_choice(config, 'd_minibatch', layers.MINIBATCH)
+  if config.model in ('stylegan2', 'biggan') and config.d_minibatch != 'none':
+    raise ConfigError(f'config.d_minibatch={config.d_minibatch!r} is not built into '
+                      f"config.model={config.model!r}: use 'none' (stylegan2's critic has its "
+                      'own minibatch std-dev, grouped by config.minibatch_group)')
   # CTGAN's critic packs each row with its own condition.
   if config.pac > 1 and config.num_classes and config.model != 'ctgan':
     raise ConfigError(f'config.pac={config.pac} packs samples of different classes: PacGAN '

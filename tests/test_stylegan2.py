@@ -187,6 +187,9 @@ def test_stylegan2_refuses_non_power_of_two_images_and_labels():
   c.num_classes = 10
   with pytest.raises(validation.ConfigError, match='unconditional'):
     validation.validate(c)
+  c.num_classes, c.d_minibatch = 0, 'discrimination'
+  with pytest.raises(validation.ConfigError, match="d_minibatch='discrimination'"):
+    validation.validate(c)
   for field, value in (('truncation_psi', -1.0), ('mixing_prob', 1.5), ('w_dim', 0)):
     bad = sg2_config.get_config('mnist32')
     bad.stylegan[field] = value
