@@ -20,8 +20,8 @@ MODELS = {
 NAMES = tuple(MODELS) + ('ctgan',)
 # Critic normalisations each model offers (`config.d_norm`); the MLP has none.
 D_NORMS = {'mlp': ('none',), 'dcgan': dcgan.D_NORMS, 'resnet': resnet.D_NORMS,
-           'metz': metz.D_NORMS, 'stylegan2': stylegan2.D_NORMS,
-           'biggan': biggan.D_NORMS,            'ctgan': ('none',)}
+           'metz': metz.D_NORMS, 'stylegan2': stylegan2.D_NORMS, 'biggan': biggan.D_NORMS,
+           'ctgan': ('none',)}
 
 
 def check_data_shape(model, data_shape):

@@ -65,9 +65,7 @@ class AffineBatchNorm(nn.Module):
   @nn.compact
   def __call__(self, x, affine, train):
     features = x.shape[-1]
-    h = layers.BatchNorm(use_running_average=not train, use_scale=False, use_bias=False,
-                         dtype=self.dtype,
-                         axis_name=layers.DATA_AXIS if (self.sync and train) else None)(x)
+    h = layers.batch_norm(train=train, sync=self.sync, dtype=self.dtype, affine=False)(x)
     dense = lambda name: nn.Dense(features, use_bias=False, kernel_init=_ortho,  # noqa: E731
                                   dtype=self.dtype, name=name)
     gain = 1.0 + layers.spectral(dense('gain'), affine, enabled=True, train=train)

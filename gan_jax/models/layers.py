@@ -135,7 +135,7 @@ class BatchNorm(nn.Module):
 
 
 def batch_norm(*, train, sync, scale_init=nn.initializers.ones, dtype=None, fixed=False,
-               name=None):
+               affine=True, name=None):
   """Batch norm with PyTorch's defaults (momentum 0.1, eps 1e-5).
 
   Args:
@@ -145,13 +145,16 @@ def batch_norm(*, train, sync, scale_init=nn.initializers.ones, dtype=None, fixe
     scale_init: initialiser of the scale.
     dtype: the output's dtype (None: the input's); statistics are reduced in float32.
     fixed: hold the batch statistics fixed for differentiation (BatchNorm).
+    affine: learn a scale and a shift; False leaves them to the caller (conditional batch
+      norms, whose scale and shift depend on the example).
     name: optional module name.
   Returns:
     A BatchNorm module.
   """
   return BatchNorm(use_running_average=not train,
-                   axis_name=DATA_AXIS if (sync and train) else None,
-                   scale_init=scale_init, dtype=dtype, fixed_statistics=fixed, name=name)
+                   axis_name=DATA_AXIS if (sync and train) else None, use_scale=affine,
+                   use_bias=affine, scale_init=scale_init, dtype=dtype,
+                   fixed_statistics=fixed, name=name)
 
 
 class ConditionalBatchNorm(nn.Module):
@@ -169,8 +172,7 @@ class ConditionalBatchNorm(nn.Module):
   @nn.compact
   def __call__(self, x, labels, train: bool = False):
     features = x.shape[-1]
-    h = BatchNorm(use_running_average=not train, use_scale=False, use_bias=False,
-                  dtype=self.dtype, axis_name=DATA_AXIS if (self.sync and train) else None)(x)
+    h = batch_norm(train=train, sync=self.sync, dtype=self.dtype, affine=False)(x)
     gamma = nn.Embed(self.num_classes, features, embedding_init=nn.initializers.ones,
                      dtype=self.dtype)(labels)
     beta = nn.Embed(self.num_classes, features, embedding_init=nn.initializers.zeros,
