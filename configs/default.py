@@ -34,8 +34,8 @@ Fields every experiment has:
   image_shape: (H, W, C) the models are built for; () takes it from the data. Image configs
     set it, so pointing one at data of another shape is an error, not a different network.
   model: mlp, dcgan (28/32/64 px), resnet (SNGAN, 32 px), metz (Stacked MNIST, 28 px),
-    stylegan2 (square, power-of-two sizes from 8 px; see stylegan below), biggan (32 px; see
-    biggan below) or ctgan (tables).
+    stylegan2 (square, power-of-two sizes from 8 px; see stylegan below), progan (the same
+    sizes; see progan below), biggan (32 px; see biggan below) or ctgan (tables).
   g_width, d_width: base widths of the image models (DCGAN 64/64, SNGAN ResNet 256/128,
     metz 8/2 for D = 1/4 G or 8/4 for D = 1/2 G).
   d_norm: critic normalisation: batch, layer, spectral or none (dcgan); spectral or none
@@ -158,6 +158,15 @@ Fields every experiment has:
     shared_dim: the shared class embedding each block's batch norm reads with its z chunk.
     attention_g, attention_d: self-attention after this generator / critic block (1-3 and
       1-4; 0: none).
+  d_drift: weight epsilon of ProGAN's drift term epsilon E[D(x)^2] on the critic's scores of
+    real data (ProGAN: 0.001 with WGAN-GP); 0 disables.
+  progan: progressive growing (model=progan: 4x4 up to the data's resolution, doubling per
+    stage; g_width and d_width are the most feature maps, kept up to 32x32 and halved above):
+    stable_steps: steps of stage 0, and of each later stage once it has faded in (the last
+      stage trains on until num_steps).
+    fade_steps: steps over which each new stage's alpha rises from 0 to 1 (0: no fade-in).
+    reset_optimizer: restart both Adam states at the start of every fade-in and stable phase,
+      as the authors' training loop does.
   stylegan: StyleGAN2's generator (model=stylegan2; g_width is its most feature maps, d_width
     the critic's):
     w_dim, mapping_layers, mapping_lr_mul: the mapping network z -> w (StyleGAN2: 512, 8,
@@ -273,6 +282,9 @@ def get_config():
       efficacy_max_rows=0))
   c.g_ortho = 0.0
   c.biggan = ml_collections.ConfigDict(dict(shared_dim=128, attention_g=2, attention_d=1))
+  c.d_drift = 0.0
+  c.progan = ml_collections.ConfigDict(dict(stable_steps=2_000, fade_steps=2_000,
+                                            reset_optimizer=True))
   c.stylegan = ml_collections.ConfigDict(dict(
       w_dim=512, mapping_layers=8, mapping_lr_mul=0.01, mixing_prob=0.9, w_avg_beta=0.995,
       truncation_psi=1.0, pl_weight=0.0, pl_every=4, pl_decay=0.01))

@@ -26,7 +26,9 @@ ADDED_FIELDS = {'data_flip': False, 'data_crop_scale': 1.0, 'stylegan.w_dim': 51
                 'stylegan.mixing_prob': 0.9, 'stylegan.w_avg_beta': 0.995,
                 'stylegan.truncation_psi': 1.0, 'stylegan.pl_weight': 0.0,
                 'stylegan.pl_every': 4, 'stylegan.pl_decay': 0.01, 'g_ortho': 0.0,
-                'biggan.shared_dim': 128, 'biggan.attention_g': 2, 'biggan.attention_d': 1}
+                'biggan.shared_dim': 128, 'biggan.attention_g': 2, 'biggan.attention_d': 1,
+                'd_drift': 0.0, 'progan.stable_steps': 2_000, 'progan.fade_steps': 2_000,
+                'progan.reset_optimizer': True}
 
 
 class CheckpointError(RuntimeError):

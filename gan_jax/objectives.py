@@ -114,6 +114,19 @@ def dragan_penalty(critic_fn, real, noise, alpha, data_std):
   return gradient_penalty(critic_fn, perturbed, real, alpha)
 
 
+def drift_penalty(real_logits):
+  """ProGAN's drift term E[D(x)^2] on real data (Karras et al. 2018, weight epsilon_drift
+  0.001 there), without its weight: keeps a Wasserstein critic's scores from drifting far
+  from 0, which its loss alone does not pin.
+
+  Args:
+    real_logits: the critic's scores of the real batch.
+  Returns:
+    The scalar penalty.
+  """
+  return jnp.mean(jnp.square(real_logits))
+
+
 def orthogonal_penalty(params):
   """BigGAN's orthogonal regulariser sum_W ||W^T W * (1 - I)||_F^2 (Brock et al. 2019, eq. 3).
 

@@ -132,6 +132,9 @@ class StepFunctions:
                          lambda: objectives.r1_penalty(critic, real),
                          lambda: jnp.zeros((), real.dtype))
       loss = loss + 0.5 * c.r1_gamma * c.r1_every * m['r1']
+    if c.d_drift > 0:  # ProGAN's drift term keeps a Wasserstein critic's scores near 0.
+      m['drift'] = objectives.drift_penalty(real_logits)
+      loss = loss + c.d_drift * m['drift']
     if c.dragan_weight > 0:
       u = models.pack(inputs['u'], m_pack)
       # std of the global batch: the mean of squares minus the squared mean, over devices.
@@ -342,7 +345,8 @@ class StepFunctions:
     return critic, generator, (critic_like(k) if k else None)
 
 
-def make_train_step(config, g_model, d_model, g_tx, d_tx, mesh, label_logits=None):
+def make_train_step(config, g_model, d_model, g_tx, d_tx, mesh, label_logits=None,
+                    schedule=None, stage=0):
   """Builds the jit-compiled, data-parallel train step.
 
   Args:
@@ -351,6 +355,9 @@ def make_train_step(config, g_model, d_model, g_tx, d_tx, mesh, label_logits=Non
     g_tx, d_tx: their optimizers.
     mesh: a mesh with a 'data' axis; the state is replicated over it, batches are sharded.
     label_logits: log-probabilities of the generator's labels (None: uniform).
+    schedule: a progressive run's progressive.Schedule, or None.
+    stage: the stage the (progressive) models are built for: the real images are shown to
+      the critic at its resolution, faded in with the state's alpha.
   Returns:
     train_step(state, batch) -> (state, measurements), with `state` donated. `batch['x']`
     has shape (n_critic, global_batch, ...); `batch['y']` (n_critic, global_batch) holds the
@@ -375,6 +382,9 @@ def make_train_step(config, g_model, d_model, g_tx, d_tx, mesh, label_logits=Non
 
   def one_seed_step(state, batch):
     n = config.n_critic
+    if schedule is not None:
+      batch = {**batch, 'x': schedule.real_images(batch['x'], stage,
+                                                  schedule.alpha(state.step))}
     critic_inputs, generator_inputs, unroll = fns.draw_randomness(
         state, batch['x'].shape[1], batch['x'].shape[2:])
     critic_inputs['x'] = batch['x'][:n]
@@ -392,6 +402,7 @@ def make_train_step(config, g_model, d_model, g_tx, d_tx, mesh, label_logits=Non
           unroll['y_fake'] = unroll['y']
       generator_inputs['unroll'] = unroll
     state, measurements = sharded_step(state, critic_inputs, generator_inputs)
-    return state.replace(step=state.step + 1), measurements
+    state = state.replace(step=state.step + 1)
+    return (state if schedule is None else schedule.with_alpha(state)), measurements
 
   return jax.jit(seeds.vmap(config, one_seed_step), donate_argnums=0)

@@ -10,7 +10,7 @@ import jax
 import numpy as np
 
 from gan_jax import checkpoint, data, diagnostics, evaluate, models, optim, parallel, progress
-from gan_jax import seeds, steps, validation
+from gan_jax import progressive, seeds, steps, validation
 from gan_jax import state as state_lib
 from gan_jax import writers
 
@@ -102,20 +102,69 @@ class Run:
     if layout is not None:  # A table sets its number of conditions (and epochs' steps).
       data.table_data.resolve(config, self.dataset)
     validation.check_data(config, self.dataset)
-    self.g_model, self.d_model = models.build(config, self.dataset.sample_shape, layout)
-    g_tx, d_tx = optim.build(config)
-    self.state = state_lib.create(config, self.g_model, self.d_model, g_tx, d_tx,
+    # A progressive run's models hold every stage's parameters; each stage trains a clone.
+    self._models = models.build(config, self.dataset.sample_shape, layout)
+    self._tx = optim.build(config)
+    self.state = state_lib.create(config, *self._models, *self._tx,
                                   self.dataset.sample_shape, self.mesh)
-    self.train_step = steps.make_train_step(
-        config, self.g_model, self.d_model, g_tx, d_tx, self.mesh,
-        label_logits=getattr(self.dataset, 'train_logits', None))
-    self.evaluators = evaluate.build(config, self.dataset, self.g_model, self.mesh)
-    self.evaluation_view = evaluate.make_evaluation_view(config, self.g_model, self.mesh)
+    self.schedule = (progressive.Schedule(config, self.dataset.sample_shape[0])
+                     if config.model == 'progan' else None)
+    if self.schedule is not None:
+      self._reset_optimizers = jax.jit(seeds.vmap(config, _reset_optimizers(*self._tx)),
+                                       donate_argnums=0)
     self.seeds = seeds.values(config)
+    self.stage = None
+    self.follow_schedule(0)
+
+  def follow_schedule(self, step):
+    """Builds the models, train step and evaluators of the stage that step `step` (0-based)
+    trains, if they are not built yet. Returns whether it built them."""
+    stage = 0 if self.schedule is None else self.schedule.stage(step)
+    if stage == self.stage:
+      return False
+    self.stage = stage
+    self.g_model, self.d_model = (self._models if self.schedule is None else
+                                  (m.clone(stage=stage) for m in self._models))
+    self.train_step = steps.make_train_step(
+        self.config, self.g_model, self.d_model, *self._tx, self.mesh,
+        label_logits=getattr(self.dataset, 'train_logits', None), schedule=self.schedule,
+        stage=stage)
+    self._evaluators = None
+    self.evaluation_view = evaluate.make_evaluation_view(self.config, self.g_model, self.mesh)
+    return True
+
+  def begin_step(self, step):
+    """Prepares step `step` (0-based): its stage's models and step function, and a progressive
+    run's fresh optimizer states at the start of each phase (progan.reset_optimizer).
+    Returns whether the stage changed."""
+    changed = self.follow_schedule(step)
+    if (self.schedule is not None and self.config.progan.reset_optimizer
+        and step in self.schedule.phase_starts()):
+      self.state = self._reset_optimizers(self.state)
+    return changed
+
+  def restore(self, ckpt, step=None):
+    """Restores the state from `ckpt` (its latest step, or `step`) and follows its stage."""
+    self.state = ckpt.restore(self.state, step)
+    self.follow_schedule(seeds.current_step(self.state))
+
+  @property
+  def evaluators(self):
+    """The evaluators of config.evals for the current stage's generator, built on first use
+    (a progressive run rebuilds them for each stage it evaluates)."""
+    if self._evaluators is None:
+      self._evaluators = evaluate.build(self.config, self.dataset, self.g_model, self.mesh)
+    return self._evaluators
 
   def seed_state(self, index):
     """The evaluation view (evaluate.make_evaluation_view) of seed number `index`."""
     return self.evaluation_view(seeds.take(self.config, self.state, index))
+
+
+def _reset_optimizers(g_tx, d_tx):
+  """state -> the state with both optimizers' states freshly initialised."""
+  return lambda state: state.replace(g_opt_state=g_tx.init(state.g_params),
+                                     d_opt_state=d_tx.init(state.d_params))
 
 
 def _evaluate(run, step, writer):
@@ -180,7 +229,7 @@ def train_and_evaluate(config, workdir):
   run = Run(config)
   _prepare_workdir(workdir)
   ckpt = checkpoint.Checkpointer(workdir, config)
-  run.state = ckpt.restore(run.state)
+  run.restore(ckpt)
   first_step = seeds.current_step(run.state)
   previous = _read_summary(workdir)
   if first_step >= config.num_steps and previous.get('steps') == first_step:
@@ -280,11 +329,31 @@ def _log_train(run, config, writer, diags, step, per_seed):
   _warn(diags, writer, step, [{'event': 'train', **m} for m in per_seed])
 
 
+def _compile_stage(run, writer, step):
+  """Compiles the train step of a progressive run's stage before its first step `step` (or
+  the run's first), and logs and records how long that took (one compile per stage)."""
+  if run.schedule is None:
+    return
+  start = time.time()
+  run.train_step.lower(run.state, run.dataset.batch_at(step - 1)).compile()
+  resolution = 4 * 2 ** run.stage
+  record = {'stage': run.stage, 'resolution': resolution,
+            'compile_seconds': round(time.time() - start, 2)}
+  log.info('stage %d (%dx%d) from step %d: its train step compiled in %.1f s', run.stage,
+           resolution, resolution, step, record['compile_seconds'])
+  for seed in run.seeds if writer else ():
+    writer.write(step, record, 'stage', seed)
+
+
 def _loop(run, config, ckpt, writer, diags, stop, first_step):
   """Runs steps first_step+1 .. num_steps; returns {'stopped_by': SIGNAL} if interrupted."""
   last_log_step, last_log_time = first_step, time.time()
   last_saved = first_step  # The newest state known to be finite.
   for step in range(first_step + 1, config.num_steps + 1):
+    if run.begin_step(step - 1) or step == first_step + 1:
+      pause = time.time()
+      _compile_stage(run, writer, step)
+      last_log_time += time.time() - pause  # steps_per_sec counts training time only.
     run.state, measurements = run.train_step(run.state, run.dataset.batch_at(step - 1))
     final = step == config.num_steps
     if step % config.log_every == 0 or final:

@@ -68,9 +68,10 @@ def validate(config):
   _check_number(config, 'seed', integer=True, low=0, low_inclusive=True)
   _check_number(config, 'ema_start', integer=True, low=0, low_inclusive=True)
   _check_number(config, 'num_classes', integer=True, low=0, low_inclusive=True)
-  if config.num_classes and config.model in ('mlp', 'metz', 'stylegan2'):
+  if config.num_classes and config.model in ('mlp', 'metz', 'stylegan2', 'progan'):
     raise ConfigError(f'config.num_classes={config.num_classes} needs a conditional model; '
-                      f'config.model={config.model!r} is unconditional (use dcgan or resnet)')
+                      f'config.model={config.model!r} is unconditional (use dcgan, resnet or '
+                      'biggan)')
   for field in ('g_lr', 'd_lr'):
     _check_number(config, field, integer=False, low=0)
   for field in ('gp_weight', 'wgan_clip', 'r1_gamma', 'g_grad_clip', 'd_grad_clip'):
@@ -85,6 +86,7 @@ def validate(config):
     if len(betas) != 2 or not all(isinstance(b, numbers.Real) and 0 <= b < 1 for b in betas):
       raise ConfigError(f'config.{field}={betas!r} must be two numbers in [0, 1)')
   _check_stabilisation(config)
+  _check_architectures(config)
   if config.mlp.activation not in mlp.ACTIVATIONS:
     raise ConfigError(f'config.mlp.activation={config.mlp.activation!r} is not allowed; '
                       f'choose one of: {", ".join(sorted(mlp.ACTIVATIONS))}')
@@ -233,23 +235,6 @@ def _check_stabilisation(config):
     _check_number(config, field, integer=False, low=0, low_inclusive=True)
   for field in ('instance_noise_steps', 'unrolled_steps'):
     _check_number(config, field, integer=True, low=0, low_inclusive=True)
-  _check_number(config, 'stylegan.pl_weight', integer=False, low=0, low_inclusive=True)
-  _check_number(config, 'g_ortho', integer=False, low=0, low_inclusive=True)
-  _check_number(config, 'biggan.shared_dim', integer=True, low=0)
-  for field in ('biggan.attention_g', 'biggan.attention_d'):
-    _check_number(config, field, integer=True, low=0, low_inclusive=True)
-  if config.model == 'biggan' and config.z_dim % biggan.CHUNKS:
-    raise ConfigError(f'config.z_dim={config.z_dim} must be a multiple of {biggan.CHUNKS}: '
-                      f'biggan splits z into {biggan.CHUNKS} chunks (hierarchical latents)')
-  _check_number(config, 'stylegan.pl_decay', integer=False, low=0, high=1.000001)
-  for field in ('stylegan.w_dim', 'stylegan.mapping_layers', 'stylegan.pl_every'):
-    _check_number(config, field, integer=True, low=0)
-  _check_number(config, 'stylegan.mapping_lr_mul', integer=False, low=0)
-  _check_number(config, 'stylegan.truncation_psi', integer=False, low=0, low_inclusive=True,
-                high=2)
-  for field in ('mixing_prob', 'w_avg_beta'):
-    _check_number(config, f'stylegan.{field}', integer=False, low=0, low_inclusive=True,
-                  high=1.000001)
   for field in ('minibatch_kernels', 'minibatch_dim', 'minibatch_group', 'r1_every', 'pac',
                 'diagnostics.patience', 'diagnostics.oscillation_window',
                 'diagnostics.collapse_patience', 'diagnostics.collapse_evals'):
@@ -264,14 +249,52 @@ def _check_stabilisation(config):
     raise ConfigError('config.g_adversarial=False leaves the generator without a loss: set '
                       'config.feature_matching > 0')
   _check_choice(config, 'd_minibatch', layers.MINIBATCH)
-  if config.model in ('stylegan2', 'biggan') and config.d_minibatch != 'none':
-    raise ConfigError(f'config.d_minibatch={config.d_minibatch!r} is not built into '
-                      f"config.model={config.model!r}: use 'none' (stylegan2's critic has its "
-                      'own minibatch std-dev, grouped by config.minibatch_group)')
   # CTGAN's critic packs each row with its own condition.
   if config.pac > 1 and config.num_classes and config.model != 'ctgan':
     raise ConfigError(f'config.pac={config.pac} packs samples of different classes: PacGAN '
                       'is for unconditional models (set num_classes=0 or pac=1)')
+
+
+def _check_architectures(config):
+  """The fields of StyleGAN2, BigGAN and Progressive GAN (configs/default.py documents them)."""
+  _check_number(config, 'g_ortho', integer=False, low=0, low_inclusive=True)
+  _check_number(config, 'biggan.shared_dim', integer=True, low=0)
+  for field in ('biggan.attention_g', 'biggan.attention_d'):
+    _check_number(config, field, integer=True, low=0, low_inclusive=True)
+  if config.model == 'biggan' and config.z_dim % biggan.CHUNKS:
+    raise ConfigError(f'config.z_dim={config.z_dim} must be a multiple of {biggan.CHUNKS}: '
+                      f'biggan splits z into {biggan.CHUNKS} chunks (hierarchical latents)')
+  _check_number(config, 'stylegan.pl_weight', integer=False, low=0, low_inclusive=True)
+  _check_number(config, 'stylegan.pl_decay', integer=False, low=0, high=1.000001)
+  for field in ('stylegan.w_dim', 'stylegan.mapping_layers', 'stylegan.pl_every'):
+    _check_number(config, field, integer=True, low=0)
+  _check_number(config, 'stylegan.mapping_lr_mul', integer=False, low=0)
+  _check_number(config, 'stylegan.truncation_psi', integer=False, low=0, low_inclusive=True,
+                high=2)
+  for field in ('mixing_prob', 'w_avg_beta'):
+    _check_number(config, f'stylegan.{field}', integer=False, low=0, low_inclusive=True,
+                  high=1.000001)
+  _check_number(config, 'd_drift', integer=False, low=0, low_inclusive=True)
+  _check_number(config, 'progan.stable_steps', integer=True, low=0)
+  _check_number(config, 'progan.fade_steps', integer=True, low=0, low_inclusive=True)
+  if not isinstance(config.progan.reset_optimizer, bool):
+    raise ConfigError(f'config.progan.reset_optimizer={config.progan.reset_optimizer!r} must '
+                      'be True or False')
+  if config.model in ('stylegan2', 'biggan', 'progan') and config.d_minibatch != 'none':
+    raise ConfigError(f'config.d_minibatch={config.d_minibatch!r} is not built into '
+                      f"config.model={config.model!r}: use 'none' (the stylegan2 and progan "
+                      'critics have their own minibatch std-dev, grouped by '
+                      'config.minibatch_group)')
+  if (config.model == 'progan' and config.progan.reset_optimizer
+      and _schedule_decays(config)):
+    raise ConfigError(f'config.g_schedule={config.g_schedule!r} / config.d_schedule='
+                      f'{config.d_schedule!r}: a decaying schedule would restart at every '
+                      'progan phase, whose optimizer states are reset: use constant '
+                      'schedules or config.progan.reset_optimizer=False')
+
+
+def _schedule_decays(config):
+  return config.g_schedule != 'constant' or config.d_schedule != 'constant'
 
 
 def check_data(config, dataset):
@@ -316,9 +339,9 @@ def check_devices(config, num_devices):
                       f'config.pac={config.pac} times the number of devices ({num_devices})')
   critic_batch = config.batch_size // config.pac
   group = min(config.minibatch_group, critic_batch)
-  if (config.d_minibatch == 'stddev' or config.model == 'stylegan2') and critic_batch % group:
-    raise ConfigError(f"the minibatch standard deviation (d_minibatch='stddev', stylegan2) "
-                      f"splits the critic's batch of {critic_batch} (batch_size / pac) into "
-                      f'groups of '
-                      f'config.minibatch_group={config.minibatch_group}: choose a group size '
-                      'that divides it')
+  grouped = config.d_minibatch == 'stddev' or config.model in ('stylegan2', 'progan')
+  if grouped and critic_batch % group:
+    raise ConfigError(f"the minibatch standard deviation (d_minibatch='stddev', stylegan2, "
+                      f"progan) splits the critic's batch of {critic_batch} (batch_size / "
+                      f'pac) into groups of config.minibatch_group={config.minibatch_group}: '
+                      'choose a group size that divides it')

@@ -94,7 +94,7 @@ def main(argv):
       if os.path.exists(out):  # Before the run is built: a refusal costs no compile.
         sys.exit(f'error: {out} exists; pass another --out (nothing was overwritten)')
       run = train.Run(config)
-      run.state = ckpt.restore(run.state, step)
+      run.restore(ckpt, step)
     finally:
       ckpt.close()
     per_seed = []

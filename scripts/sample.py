@@ -107,7 +107,7 @@ def main(argv):
   if ckpt.latest_step() is None:
     sys.exit(f'error: no checkpoint in {ckpt.directory}')
   try:
-    run.state = ckpt.restore(run.state)
+    run.restore(ckpt)
     state = run.seed_state(run.seeds.index(run_seed))
   except checkpoint.CheckpointError as e:
     sys.exit(f'error: {e}')

@@ -16,7 +16,7 @@ from tests.conftest import ROOT, run_env
 
 IMAGE_CONFIGS = ['dcgan_mnist5k', 'cgan_mnist5k', 'dcgan_mnist', 'dcgan_cifar10',
                  'dcgan_celeba64', 'wgan_gp_cifar10', 'sngan_cifar10', 'sngan_cifar10_cond',
-                 'stylegan2', 'biggan']
+                 'stylegan2', 'biggan', 'progan']
 PACGAN_CONFIGS = {'pacgan_ring': pacgan_ring, 'pacgan_grid': pacgan_grid}
 
 

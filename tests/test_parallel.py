@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -18,16 +19,20 @@ def test_the_suite_runs_on_eight_emulated_devices():
   assert jax.device_count() == 8
 
 
-def _one_step(config, num_devices):
+def _one_step(config, num_devices, step=0):
   run = train.Run(config, mesh=parallel.make_mesh(jax.devices()[:num_devices]))
-  state, measurements = run.train_step(run.state, run.dataset.batch_at(0))
+  if step:  # The initial state, as if at `step`: a progressive run's stage and alpha there.
+    run.begin_step(step)
+    run.state = run.state.replace(step=jnp.full_like(run.state.step, step))
+    run.state = jax.jit(run.schedule.with_alpha)(run.state) if run.schedule else run.state
+  state, measurements = run.train_step(run.state, run.dataset.batch_at(step))
   return parallel.fetch(state), parallel.fetch(measurements)
 
 
-def _assert_one_device_result(config, measurements=True):
+def _assert_one_device_result(config, measurements=True, step=0):
   """One step on 8 devices gives the 1-device state (and measurements) on the same batch."""
-  one, m_one = _one_step(config, 1)
-  eight, m_eight = _one_step(config, 8)
+  one, m_one = _one_step(config, 1, step)
+  eight, m_eight = _one_step(config, 8, step)
   for a, b in zip(jax.tree.leaves(one), jax.tree.leaves(eight)):
     np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
   for name in m_one if measurements else ():
@@ -92,6 +97,16 @@ def test_a_biggan_step_gives_the_one_device_result():
                        d_norm='spectral', g_ortho=1e-4)
   config.biggan.shared_dim = 4
   _assert_one_device_result(config)
+
+
+def test_a_progan_step_mid_fade_gives_the_one_device_result():
+  # Stage 1 (8x8) at alpha 0.5: the faded generator and critic, the real images' fade, the
+  # minibatch std-dev, WGAN-GP and the drift term see the global batch.
+  config = tiny_config(dataset='digits8x8', model='progan', image_shape=(8, 8, 1), evals=(),
+                       g_width=4, d_width=4, z_dim=8, loss='wgan_gp', d_drift=0.001,
+                       ema_decay=0.9)
+  config.progan.stable_steps = config.progan.fade_steps = 2
+  _assert_one_device_result(config, step=3)
 
 
 def test_per_device_batch_statistics_differ_from_synchronised_ones():

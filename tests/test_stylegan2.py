@@ -11,7 +11,7 @@ import pytest
 
 from configs import stylegan2 as sg2_config
 from gan_jax import models, validation
-from gan_jax.models import stylegan2
+from gan_jax.models import layers, stylegan2
 
 
 def _upfirdn(x, pad, up, down):
@@ -83,9 +83,10 @@ def test_modulated_conv_is_a_per_example_convolution_with_the_modulated_weights(
 
 
 def test_equalized_layers_scale_stored_weights_by_the_he_constant():
-  assert stylegan2.equalized_gain(512, 0.01) == pytest.approx(0.01 / math.sqrt(512))
+  assert layers.equalized_gain(512, 0.01) == pytest.approx(0.01 / math.sqrt(512))
+  assert layers.equalized_gain(512, gain=math.sqrt(2)) == pytest.approx(1 / 16)
   x = np.random.default_rng(3).normal(size=(4096, 64))
-  dense = stylegan2.EqualDense(32, lr_mul=0.01, bias_init=0.5)
+  dense = layers.EqualDense(32, lr_mul=0.01, bias_init=0.5)
   params = dense.init(jax.random.key(1), jnp.asarray(x[:1], jnp.float32))['params']
   # Stored N(0, 1/lr_mul^2) and bias_init / lr_mul, so Adam steps move them 1/lr_mul slower.
   assert np.std(params['kernel']) == pytest.approx(100.0, rel=0.1)
@@ -94,7 +95,7 @@ def test_equalized_layers_scale_stored_weights_by_the_he_constant():
   ref = x @ (np.asarray(params['kernel'], np.float64) * 0.01 / 8.0) + 0.5
   np.testing.assert_allclose(y, ref, rtol=1e-4, atol=1e-4)
   assert np.std(y - 0.5) == pytest.approx(1.0, rel=0.1)  # He: unit output variance.
-  conv = stylegan2.EqualConv(6, 3)
+  conv = layers.EqualConv(6, 3)
   xc = np.random.default_rng(4).normal(size=(2, 5, 5, 4))
   cp = conv.init(jax.random.key(2), jnp.asarray(xc, jnp.float32))['params']
   got = conv.apply({'params': cp}, jnp.asarray(xc, jnp.float32))

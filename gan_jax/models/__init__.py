@@ -6,7 +6,7 @@ is None for unconditional models, `train` selects batch statistics and spectral-
 import jax
 import jax.numpy as jnp
 
-from gan_jax.models import biggan, ctgan, dcgan, metz, mlp, resnet, stylegan2
+from gan_jax.models import biggan, ctgan, dcgan, layers, metz, mlp, progan, resnet, stylegan2
 
 MODELS = {
     'mlp': mlp.build,
@@ -15,13 +15,14 @@ MODELS = {
     'metz': metz.build,
     'stylegan2': stylegan2.build,
     'biggan': biggan.build,
+    'progan': progan.build,
 }
 # Every model name; ctgan is built from a table's row layout (see build).
 NAMES = tuple(MODELS) + ('ctgan',)
 # Critic normalisations each model offers (`config.d_norm`); the MLP has none.
 D_NORMS = {'mlp': ('none',), 'dcgan': dcgan.D_NORMS, 'resnet': resnet.D_NORMS,
            'metz': metz.D_NORMS, 'stylegan2': stylegan2.D_NORMS, 'biggan': biggan.D_NORMS,
-           'ctgan': ('none',)}
+           'progan': progan.D_NORMS, 'ctgan': ('none',)}
 
 
 def check_data_shape(model, data_shape):
@@ -35,8 +36,8 @@ def check_data_shape(model, data_shape):
                      f'{tuple(data_shape)}')
   elif model == 'metz':
     metz.check_data_shape(data_shape)
-  elif model == 'stylegan2':
-    stylegan2.check_data_shape(data_shape)
+  elif model in ('stylegan2', 'progan'):
+    layers.check_square_power_of_two(model, data_shape)
   elif model == 'biggan':
     biggan.check_data_shape(data_shape)
 
