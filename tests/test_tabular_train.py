@@ -61,7 +61,17 @@ def test_ctgan_step_on_eight_devices_equals_one_device_with_the_condition_loss()
   config = _tiny(batch_size=80, pac=5)
   one, m_one = _one_step(config, 1)
   eight, m_eight = _one_step(config, 8)
-  for a, b in zip(jax.tree.leaves(one), jax.tree.leaves(eight)):
+  weights = ('g_params', 'd_params', 'ema_params')
+  for field in weights:
+    # Adam's first step moves a weight by lr g / (|g| + eps): a gradient element at the
+    # rounding level of the devices' other summation order can take a different fraction
+    # of lr (0.1 lr seen with pandas 3.1 / scikit-learn 1.9), so weights agree to lr / 4.
+    lr = config.g_lr if field != 'd_params' else config.d_lr
+    for a, b in zip(jax.tree.leaves(getattr(one, field)),
+                    jax.tree.leaves(getattr(eight, field))):
+      np.testing.assert_allclose(a, b, rtol=1e-5, atol=lr / 4)
+  rest = lambda state: state.replace(**{field: None for field in weights})  # noqa: E731
+  for a, b in zip(jax.tree.leaves(rest(one)), jax.tree.leaves(rest(eight))):
     np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
   for name in m_one:
     np.testing.assert_allclose(m_one[name], m_eight[name], rtol=1e-4, atol=1e-5)
