@@ -87,6 +87,9 @@ def _per_seed(config, measurements):
 class Run:
   """Everything one experiment builds before its loop: data, models, state, step, evals.
 
+  A progressive run (model=progan) holds the models, step and evaluators of one stage at a
+  time: `begin_step` and `restore` follow the schedule (`self.stage`, `self.schedule`).
+
   Args:
     config: the experiment config (validated here).
     mesh: the device mesh; all devices of all processes by default.
@@ -124,7 +127,7 @@ class Run:
       return False
     self.stage = stage
     self.g_model, self.d_model = (self._models if self.schedule is None else
-                                  (m.clone(stage=stage) for m in self._models))
+                                  [m.clone(stage=stage) for m in self._models])
     self.train_step = steps.make_train_step(
         self.config, self.g_model, self.d_model, *self._tx, self.mesh,
         label_logits=getattr(self.dataset, 'train_logits', None), schedule=self.schedule,
@@ -329,13 +332,13 @@ def _log_train(run, config, writer, diags, step, per_seed):
   _warn(diags, writer, step, [{'event': 'train', **m} for m in per_seed])
 
 
-def _compile_stage(run, writer, step):
+def _compile_stage(run, writer, step, batch):
   """Compiles the train step of a progressive run's stage before its first step `step` (or
   the run's first), and logs and records how long that took (one compile per stage)."""
   if run.schedule is None:
     return
   start = time.time()
-  run.train_step.lower(run.state, run.dataset.batch_at(step - 1)).compile()
+  run.train_step.lower(run.state, batch).compile()
   resolution = 4 * 2 ** run.stage
   record = {'stage': run.stage, 'resolution': resolution,
             'compile_seconds': round(time.time() - start, 2)}
@@ -350,11 +353,12 @@ def _loop(run, config, ckpt, writer, diags, stop, first_step):
   last_log_step, last_log_time = first_step, time.time()
   last_saved = first_step  # The newest state known to be finite.
   for step in range(first_step + 1, config.num_steps + 1):
+    batch = run.dataset.batch_at(step - 1)
     if run.begin_step(step - 1) or step == first_step + 1:
       pause = time.time()
-      _compile_stage(run, writer, step)
+      _compile_stage(run, writer, step, batch)
       last_log_time += time.time() - pause  # steps_per_sec counts training time only.
-    run.state, measurements = run.train_step(run.state, run.dataset.batch_at(step - 1))
+    run.state, measurements = run.train_step(run.state, batch)
     final = step == config.num_steps
     if step % config.log_every == 0 or final:
       per_seed = _per_seed(config, measurements)  # The loop's only host sync.

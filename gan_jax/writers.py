@@ -230,7 +230,8 @@ Panel = collections.namedtuple('Panel', 'title ylabel names scale')
 # scale: 'linear', 'log' (norms spanning decades), 'fraction' (in [0, 1]) or 'count'.
 PANELS = (
     Panel('losses', 'loss', ('d_loss', 'g_loss', 'g_adv_loss'), 'linear'),
-    Panel('penalties', 'penalty', ('gp', 'r1', 'dragan', 'feature_matching'), 'linear'),
+    Panel('penalties', 'penalty', ('gp', 'r1', 'dragan', 'drift', 'feature_matching'),
+          'linear'),
     Panel('critic outputs', 'mean D(x)', ('d_real', 'd_fake'), 'linear'),
     Panel('critic accuracy', 'accuracy', ('d_accuracy',), 'fraction'),
     Panel('gradient norms', 'global L2 norm', ('g_grad_norm', 'd_grad_norm'), 'log'),
@@ -245,9 +246,11 @@ PANELS = (
     Panel('KID', 'KID', ('kid',), 'linear'),
     Panel('precision and recall', 'fraction', ('precision', 'recall'), 'fraction'),
     Panel('Inception Score', 'IS (band: ± std)', ('is', 'is_std'), 'linear'),
+    Panel('progressive growing', 'resolution of the new stage', ('resolution',), 'count'),
 )
-# Logged but not a training quantity: it measures the machine.
-NOT_PLOTTED = ('steps_per_sec',)
+# Logged but not training quantities: the machine's speed, and a progressive run's stage
+# (its resolution is plotted) and compile time.
+NOT_PLOTTED = ('steps_per_sec', 'stage', 'compile_seconds')
 
 
 def curve_panels(names):
