@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import ml_collections
 import orbax.checkpoint as ocp
 
-from gan_jax import parallel
+from gan_jax import optim, parallel
 
 log = logging.getLogger(__name__)
 
@@ -42,13 +42,6 @@ def _flatten(tree, prefix=''):
   return {prefix[:-1]: tree}
 
 
-def _schedule_decays(saved_config):
-  """Whether a learning rate of the saved run decays: its schedule is sized by num_steps, so a
-  new length would change the rate of every remaining step (and restart the decay from a
-  fraction of its peak)."""
-  return any(saved_config.get(f'{net}_schedule', 'constant') != 'constant' for net in 'gd')
-
-
 def incompatible_fields(saved_config, config):
   """Config fields that differ between a checkpoint's config and `config`, beyond SAFE_OVERRIDES.
 
@@ -60,7 +53,8 @@ def incompatible_fields(saved_config, config):
   """
   saved = {**ADDED_FIELDS, **_flatten(saved_config)}
   new = _flatten(json.loads(config.to_json()))
-  safe = SAFE_OVERRIDES - {'num_steps'} if _schedule_decays(saved_config) else SAFE_OVERRIDES
+  decays = optim.schedule_decays(saved_config)
+  safe = SAFE_OVERRIDES - {'num_steps'} if decays else SAFE_OVERRIDES
   return sorted(f'{k}: {saved.get(k, "<absent>")!r} -> {new.get(k, "<absent>")!r}'
                 for k in saved.keys() | new.keys()
                 if k.split('.')[0] not in safe and saved.get(k) != new.get(k))
@@ -179,7 +173,7 @@ class Checkpointer:
                             f'{type(e).__name__}; move the directory away to resume from an '
                             'earlier checkpoint, or use a new --workdir') from e
     differing = incompatible_fields(saved_config, self._config)
-    if (_schedule_decays(saved_config)
+    if (optim.schedule_decays(saved_config)
         and saved_config.get('num_steps') != self._config.num_steps):
       raise CheckpointError(f'cannot resume {where} with a new num_steps: its learning-rate '
                             f'schedules (g_schedule={saved_config.get("g_schedule")!r}, '

@@ -4,6 +4,13 @@ import jax.numpy as jnp
 import optax
 
 SCHEDULES = ('constant', 'linear', 'cosine')
+
+
+def schedule_decays(config):
+  """Whether a learning rate of `config` (a ConfigDict or a saved run's JSON dict) decays:
+  its schedule is sized by num_steps and by the optimizer's update count, so a new length or
+  a reset optimizer state would change the rate of every remaining step."""
+  return any(config.get(f'{net}_schedule', 'constant') != 'constant' for net in 'gd')
 OPTIMIZERS = ('adam', 'rmsprop')
 
 

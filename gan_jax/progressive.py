@@ -10,6 +10,7 @@ evaluators and samplers read the right blend from the state alone. At alpha 0 a 
 previous one exactly, which makes every stage change continuous.
 """
 import jax.numpy as jnp
+import numpy as np
 
 from gan_jax.models import progan
 
@@ -27,30 +28,32 @@ class Schedule:
     self.fade = config.progan.fade_steps
     self.last = progan.num_stages(resolution) - 1
     self.resolution = resolution
+    # The steps where a phase begins after stage 0: each fade-in and each stable phase.
+    self.phase_starts = tuple(
+        start for s in range(1, self.last + 1)
+        for start in ((self._fade_start(s), self._fade_start(s) + self.fade) if self.fade
+                      else (self._fade_start(s),)))
+
+  def _fade_start(self, stage):
+    """The first step of `stage` (>= 1), where its fade-in begins."""
+    return self.stable + (stage - 1) * (self.fade + self.stable)
+
+  def _stage(self, step, clip):
+    # Before stage 1, (step - stable) // period is -1 (stable <= period): stage 0.
+    return clip(1 + (step - self.stable) // (self.fade + self.stable), 0, self.last)
 
   def stage(self, step):
     """The stage step `step` (0-based, a Python int) trains."""
-    if step < self.stable:
-      return 0
-    return min(1 + (step - self.stable) // (self.fade + self.stable), self.last)
+    return int(self._stage(step, np.clip))
 
   def alpha(self, step):
     """The newest stage's fade-in weight at `step` (an int or a traced array): 0 when its
     fade starts, 1 from its stable phase on (and throughout stage 0)."""
     step = jnp.asarray(step)
-    stage = jnp.clip(1 + (step - self.stable) // (self.fade + self.stable), 0, self.last)
-    into_fade = step - self.stable - (stage - 1) * (self.fade + self.stable)
-    faded = (jnp.clip(into_fade / self.fade, 0.0, 1.0) if self.fade
+    stage = self._stage(step, jnp.clip)
+    faded = (jnp.clip((step - self._fade_start(stage)) / self.fade, 0.0, 1.0) if self.fade
              else jnp.ones((), jnp.float32))
     return jnp.where(stage == 0, 1.0, faded).astype(jnp.float32)
-
-  def phase_starts(self):
-    """The steps where a phase begins after stage 0: each fade-in and each stable phase."""
-    starts = []
-    for s in range(1, self.last + 1):
-      fade_start = self.stable + (s - 1) * (self.fade + self.stable)
-      starts += [fade_start, fade_start + self.fade] if self.fade else [fade_start]
-    return tuple(starts)
 
   def real_images(self, x, stage, alpha):
     """The critic's real images at `stage`: box-filtered to its resolution and, while it
@@ -66,7 +69,7 @@ class Schedule:
     """
     lead, (h, w, c) = x.shape[:-3], x.shape[-3:]
     x = x.reshape((-1, h, w, c))
-    factor = self.resolution // (4 * 2 ** stage)
+    factor = self.resolution // progan.stage_resolution(stage)
     small = progan.downscale(x, factor)
     if stage > 0:
       coarse = progan.upscale(progan.downscale(small, 2), 2)

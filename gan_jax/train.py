@@ -13,6 +13,7 @@ from gan_jax import checkpoint, data, diagnostics, evaluate, models, optim, para
 from gan_jax import progressive, seeds, steps, validation
 from gan_jax import state as state_lib
 from gan_jax import writers
+from gan_jax.models import progan
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +143,7 @@ class Run:
     Returns whether the stage changed."""
     changed = self.follow_schedule(step)
     if (self.schedule is not None and self.config.progan.reset_optimizer
-        and step in self.schedule.phase_starts()):
+        and step in self.schedule.phase_starts):
       self.state = self._reset_optimizers(self.state)
     return changed
 
@@ -339,7 +340,7 @@ def _compile_stage(run, writer, step, batch):
     return
   start = time.time()
   run.train_step.lower(run.state, batch).compile()
-  resolution = 4 * 2 ** run.stage
+  resolution = progan.stage_resolution(run.stage)
   record = {'stage': run.stage, 'resolution': resolution,
             'compile_seconds': round(time.time() - start, 2)}
   log.info('stage %d (%dx%d) from step %d: its train step compiled in %.1f s', run.stage,

@@ -286,15 +286,11 @@ def _check_architectures(config):
                       'critics have their own minibatch std-dev, grouped by '
                       'config.minibatch_group)')
   if (config.model == 'progan' and config.progan.reset_optimizer
-      and _schedule_decays(config)):
+      and optim.schedule_decays(config)):
     raise ConfigError(f'config.g_schedule={config.g_schedule!r} / config.d_schedule='
                       f'{config.d_schedule!r}: a decaying schedule would restart at every '
                       'progan phase, whose optimizer states are reset: use constant '
                       'schedules or config.progan.reset_optimizer=False')
-
-
-def _schedule_decays(config):
-  return config.g_schedule != 'constant' or config.d_schedule != 'constant'
 
 
 def check_data(config, dataset):

@@ -129,10 +129,10 @@ def test_schedule_stages_alphas_and_phase_starts_in_closed_form():
   for start in (10, 24, 38):
     want[start:start + 4] = np.arange(4) / 4
   np.testing.assert_allclose(np.asarray(jax.vmap(s.alpha)(jnp.arange(60))), want, rtol=1e-6)
-  assert s.phase_starts() == (10, 14, 24, 28, 38, 42)
+  assert s.phase_starts == (10, 14, 24, 28, 38, 42)
   c.progan.fade_steps = 0
   s = progressive.Schedule(c, 32)
-  assert s.phase_starts() == (10, 20, 30)
+  assert s.phase_starts == (10, 20, 30)
   assert float(s.alpha(10)) == 1.0 and s.stage(10) == 1
 
 
@@ -217,7 +217,7 @@ def test_each_stage_step_compiles_once_and_optimizers_reset_at_phase_starts():
   compiled = {}
   for step in range(c.num_steps):
     run.begin_step(step)
-    if step in run.schedule.phase_starts():
+    if step in run.schedule.phase_starts:
       assert _adam_count(run.state.g_opt_state) == _adam_count(run.state.d_opt_state) == 0
     run.state, _ = run.train_step(run.state, run.dataset.batch_at(step))
     compiled[run.stage] = run.train_step

@@ -42,6 +42,11 @@ def num_stages(resolution):
   return int(math.log2(resolution)) - 1
 
 
+def stage_resolution(stage):
+  """The side of stage `stage`'s images: 4 x 2^stage."""
+  return 4 * 2 ** stage
+
+
 def feature_maps(width, resolution):
   """Channels at `resolution`: `width` up to 32x32, halved for every doubling above
   (ProGAN's nf with fmap_base = 32 x fmap_max)."""
@@ -91,7 +96,8 @@ class ProGANGenerator(nn.Module):
 
   def _block(self, x, s):
     """Stage s's convolutions: from z at 4x4, else upsampling and two 3x3 convolutions."""
-    res, ch = 4 * 2 ** s, feature_maps(self.width, 4 * 2 ** s)
+    res = stage_resolution(s)
+    ch = feature_maps(self.width, res)
     if s == 0:
       x = layers.EqualDense(16 * ch, gain=_HE / 4, use_bias=False, name='b4_dense')(
           layers.pixel_norm(x))
@@ -110,7 +116,7 @@ class ProGANGenerator(nn.Module):
     features = [self._block(z.astype(self.dtype or jnp.float32), 0)]
     for s in range(1, self.stage + 1):
       features.append(self._block(features[-1], s))
-    to_rgb = {s: _conv(self.channels, 1, f'b{4 * 2 ** s}_torgb', gain=1.0)
+    to_rgb = {s: _conv(self.channels, 1, f'b{stage_resolution(s)}_torgb', gain=1.0)
               for s in range(self.stage + 1)}
     if self.is_initializing():  # Every stage's toRGB, so the parameters never change shape.
       for s in range(self.stage - 1):
@@ -119,7 +125,7 @@ class ProGANGenerator(nn.Module):
     if self.stage > 0:
       previous = upscale(to_rgb[self.stage - 1](features[-2]), 2)
       img = blend(previous, img, alpha)
-    img = upscale(img, self.resolution // (4 * 2 ** self.stage))
+    img = upscale(img, self.resolution // stage_resolution(self.stage))
     return layers.full_precision(img)
 
 
@@ -135,7 +141,7 @@ class ProGANCritic(nn.Module):
 
   def _block(self, h, s):
     """Stage s's two 3x3 convolutions and 2x2 average pool (s >= 1)."""
-    res = 4 * 2 ** s
+    res = stage_resolution(s)
     h = _act(_conv(feature_maps(self.width, res), 3, f'b{res}_conv0')(h))
     h = _act(_conv(feature_maps(self.width, res // 2), 3, f'b{res}_conv1')(h))
     return downscale(h, 2)
@@ -145,12 +151,12 @@ class ProGANCritic(nn.Module):
     del labels, train  # Unconditional; no state but alpha.
     alpha = _alpha(self)
     x = x.astype(self.dtype or jnp.float32)
-    from_rgb = {s: _conv(feature_maps(self.width, 4 * 2 ** s), 1, f'b{4 * 2 ** s}_fromrgb')
-                for s in range(self.stage + 1)}
+    from_rgb = {s: _conv(feature_maps(self.width, stage_resolution(s)), 1,
+                         f'b{stage_resolution(s)}_fromrgb') for s in range(self.stage + 1)}
     if self.is_initializing():  # Every stage's fromRGB (see the generator).
       for s in range(self.stage - 1):
-        from_rgb[s](downscale(x, self.resolution // (4 * 2 ** s)))
-    x = downscale(x, self.resolution // (4 * 2 ** self.stage))
+        from_rgb[s](downscale(x, self.resolution // stage_resolution(s)))
+    x = downscale(x, self.resolution // stage_resolution(self.stage))
     h = _act(from_rgb[self.stage](x))
     if self.stage > 0:
       h = self._block(h, self.stage)
