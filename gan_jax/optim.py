@@ -4,13 +4,6 @@ import jax.numpy as jnp
 import optax
 
 SCHEDULES = ('constant', 'linear', 'cosine')
-
-
-def schedule_decays(config):
-  """Whether a learning rate of `config` (a ConfigDict or a saved run's JSON dict) decays:
-  its schedule is sized by num_steps and by the optimizer's update count, so a new length or
-  a reset optimizer state would change the rate of every remaining step."""
-  return any(config.get(f'{net}_schedule', 'constant') != 'constant' for net in 'gd')
 OPTIMIZERS = ('adam', 'rmsprop')
 
 
@@ -21,6 +14,20 @@ def learning_rate_schedule(name, lr, num_updates):
   if name == 'linear':
     return optax.linear_schedule(lr, 0.0, num_updates)
   return optax.cosine_decay_schedule(lr, num_updates)
+
+
+def schedule_decays(config):
+  """Whether a learning rate of the run decays.
+
+  A decaying schedule is sized by num_steps and by the optimizer's update count, so a new
+  length or a reset optimizer state would change the rate of every remaining step.
+
+  Args:
+    config: a ConfigDict or a saved run's config as a JSON dict.
+  Returns:
+    True when g_schedule or d_schedule is not 'constant'.
+  """
+  return any(config.get(f'{net}_schedule', 'constant') != 'constant' for net in 'gd')
 
 
 def make_optimizer(*, name, lr, betas, schedule, num_updates, grad_clip, weight_decay=0.0,
