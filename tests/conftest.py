@@ -1,6 +1,7 @@
-"""Test set-up: 8 emulated CPU devices in the test process, a compilation cache, the
-repository root importable so tests can load configs/ and tests/helpers, and one temporary
-folder for the session that is removed when it ends."""
+"""Test set-up: 8 emulated CPU devices in the test process (compiled without LLVM
+optimisation), a compilation cache, the repository root importable so tests can load
+configs/ and tests/helpers, and one temporary folder for the session that is removed when it
+ends."""
 import os
 import shutil
 import sys
@@ -17,7 +18,12 @@ _DEVICES_FLAG = '--xla_force_host_platform_device_count'
 _OTHER_XLA_FLAGS = ' '.join(f for f in os.environ.get('XLA_FLAGS', '').split()
                             if not f.startswith(_DEVICES_FLAG))
 # Must precede the first jax import: every in-process train step runs sharded over 8 devices.
-os.environ['XLA_FLAGS'] = f'{_OTHER_XLA_FLAGS} {_DEVICES_FLAG}=8'.strip()
+# In-process programs are tiny models compiled once and run for a step or two, so LLVM's
+# optimisations cost more than they save (a BigGAN step: 27 s to compile at the default
+# level, 16 s without). Subprocess runs (run_env), which train for many steps or run
+# Inception over many images, keep the default.
+os.environ['XLA_FLAGS'] = (f'{_OTHER_XLA_FLAGS} {_DEVICES_FLAG}=8 '
+                           '--xla_backend_optimization_level=0').strip()
 # One persistent compilation cache for this session and its subprocesses, which compile the
 # same small programs again and again (about a third of the suite's time on 2 cores).
 os.environ.setdefault('JAX_COMPILATION_CACHE_DIR', os.path.join(_SESSION_TMP, 'jit_cache'))
