@@ -3,16 +3,18 @@ batch, on this machine: ML efficacy, quality score, detection and wall time, sid
 
   python3 -m venv /tmp/ctgan_venv && /tmp/ctgan_venv/bin/pip install torch==2.13.0 ctgan
   python scripts/tabular_baselines.py --peer_python=/tmp/ctgan_venv/bin/python \\
-    --tables=german,abalone,cps1988 --out=runs/tabular_baselines
+    --tables=german,abalone,cps1988 --seeds=0,1,2,3,4 --out=runs/tabular_baselines
 
 For each table: trains configs/ctgan.py:TABLE with gan_jax (python -m gan_jax.main), samples
 as many rows as the training split (scripts/sample.py), fits and samples the ctgan package on
 the same training split with the same settings (scripts/ctgan_peer.py, in --peer_python's
 environment), then scores both synthetic tables with gan_jax.tabular.report against the
-same real training and test rows. Writes OUT/TABLE/{gan_jax,ctgan}/report.md, OUT/results.json
-and prints a markdown table. Wall time is each side's training: gan_jax's summary seconds
-(loading, the transformer's fit, compilation, training, checkpoints) against ctgan's fit
-(its transformer's fit and training).
+same real training and test rows, once per training seed. Writes
+OUT/TABLE/seedK/{gan_jax,ctgan}/report.md, OUT/results.json (every seed's figures, and their
+mean and standard deviation) and prints a markdown table of mean +- std over the seeds. Wall
+time is each side's training: gan_jax's summary seconds (loading, the transformer's fit,
+compilation, training, checkpoints) against ctgan's fit (its transformer's fit and
+training).
 """
 import json
 import os
@@ -21,6 +23,7 @@ import sys
 import time
 
 from absl import app, flags
+import numpy as np
 import pandas as pd
 
 from gan_jax.tabular import report, tables
@@ -29,7 +32,8 @@ _PEER = flags.DEFINE_string('peer_python', '', 'A Python with the ctgan package.
 _TABLES = flags.DEFINE_list('tables', ['german', 'abalone', 'cps1988'], 'Tables to run.')
 _EPOCHS = flags.DEFINE_integer('epochs', 300, "Both sides' epochs (CTGAN's default 300).")
 _SIDES = flags.DEFINE_list('sides', ['gan_jax', 'ctgan'], 'Which to run: gan_jax, ctgan.')
-_SEED = flags.DEFINE_integer('seed', 0, 'Training seed of both sides (the split is fixed).')
+_SEEDS = flags.DEFINE_list('seeds', ['0'], 'Training seeds of both sides, one run each '
+                           '(the split is fixed).')
 _OUT = flags.DEFINE_string('out', None, 'Output folder (must not hold results.json).')
 flags.mark_flags_as_required(['out'])
 
@@ -47,22 +51,22 @@ def _run(cmd, log_path):
     sys.exit(f'error: {" ".join(cmd[:3])} ... failed; see {log_path}')
 
 
-def _gan_jax(table, out):
+def _gan_jax(table, out, seed):
   """Trains and samples gan_jax's CTGAN; returns (synthetic frame, training seconds)."""
   workdir = os.path.join(out, 'gan_jax', 'run')
   _run([sys.executable, '-m', 'gan_jax.main', f'--config=configs/ctgan.py:{table.name}',
-        f'--workdir={workdir}', '--config.evals=()', f'--config.seed={_SEED.value}',
+        f'--workdir={workdir}', '--config.evals=()', f'--config.seed={seed}',
         f'--config.tabular.epochs={_EPOCHS.value}'], os.path.join(out, 'gan_jax_train.log'))
   with open(os.path.join(workdir, 'summary.json'), encoding='utf-8') as f:
     seconds = json.load(f)['seconds']
   rows = os.path.join(out, 'gan_jax', 'rows')
   _run([sys.executable, 'scripts/sample.py', f'--workdir={workdir}',
-        f'--num={len(table.train)}', f'--out={rows}', f'--seed={_SEED.value}'],
+        f'--num={len(table.train)}', f'--out={rows}', f'--seed={seed}'],
        os.path.join(out, 'gan_jax_sample.log'))
   return pd.read_csv(rows + '.csv'), seconds
 
 
-def _ctgan(table, out):
+def _ctgan(table, out, seed):
   """Fits and samples the ctgan package; returns (synthetic frame, fit seconds)."""
   os.makedirs(os.path.join(out, 'ctgan'), exist_ok=True)
   train_csv = os.path.join(out, 'train.csv')
@@ -70,29 +74,61 @@ def _ctgan(table, out):
   rows = os.path.join(out, 'ctgan', 'rows.csv')
   _run([_PEER.value, 'scripts/ctgan_peer.py', f'--train={train_csv}',
         f'--categorical={",".join(table.categorical)}', f'--epochs={_EPOCHS.value}',
-        f'--rows={len(table.train)}', f'--seed={_SEED.value}', f'--out={rows}'],
+        f'--rows={len(table.train)}', f'--seed={seed}', f'--out={rows}'],
        os.path.join(out, 'ctgan.log'))
   with open(rows + '.json', encoding='utf-8') as f:
     seconds = json.load(f)['fit_seconds']
   return pd.read_csv(rows), seconds  # Both sides' rows come back through a CSV.
 
 
-def _score(table, synthetic, out):
+def _score(table, synthetic, out, seed):
   """The report of one side's synthetic rows against the table's real splits."""
   real = table.train
   return report.write_report(out, real, synthetic[list(real.columns)], table.test,
-                             table.categorical, table.target, table.task, seed=_SEED.value)
+                             table.categorical, table.target, table.task, seed=seed)
+
+
+def _summarise(per_seed):
+  """Each figure's mean and standard deviation (numpy's, ddof 0) over the seeds' runs."""
+  keys = per_seed[next(iter(per_seed))].keys()
+  values = {k: np.array([run[k] for run in per_seed.values()], np.float64) for k in keys}
+  return ({k: float(v.mean()) for k, v in values.items()},
+          {k: float(v.std()) for k, v in values.items()})
 
 
 def _markdown(results):
-  lines = ['| table | task | side | wall s | ' + ' | '.join(SHOWN) + ' |',
-           '|---' * (4 + len(SHOWN)) + '|']
+  lines = ['| table | task | side | seeds | wall s | ' + ' | '.join(SHOWN) + ' |',
+           '|---' * (5 + len(SHOWN)) + '|']
   for name, sides in results.items():
-    for side, numbers in sides.items():
-      cells = ' | '.join(f'{numbers[k]:.3f}' for k in SHOWN)
-      lines.append(f'| {name} | {numbers["task"]} | {side} | {numbers["seconds"]:.0f} | '
-                   f'{cells} |')
+    for side, got in sides.items():
+      mean, std = got['mean'], got['std']
+      cells = ' | '.join(f'{mean[k]:.3f} +- {std[k]:.3f}' for k in SHOWN)
+      lines.append(f'| {name} | {got["task"]} | {side} | {len(got["per_seed"])} | '
+                   f'{mean["seconds"]:.0f} | {cells} |')
   return '\n'.join(lines)
+
+
+def _seeds():
+  """--seeds as distinct integers; exits with one line when they are not."""
+  try:
+    seeds = [int(s) for s in _SEEDS.value]
+  except ValueError:
+    sys.exit(f'error: --seeds={",".join(_SEEDS.value)}: seeds are integers, e.g. 0,1,2')
+  if not seeds or len(set(seeds)) != len(seeds):
+    sys.exit(f'error: --seeds={",".join(_SEEDS.value)}: give one or more distinct seeds')
+  return seeds
+
+
+def _run_side(side, make, table, out, seed):
+  """One side's training and scoring on one seed; returns its figures."""
+  start = time.time()
+  synthetic, seconds = make(table, out, seed)
+  numbers = _score(table, synthetic, os.path.join(out, side), seed)
+  numbers = {k: v for k, v in numbers.items() if isinstance(v, float)}
+  print(f'{table.name} seed {seed} {side}: {seconds:.0f} s training, '
+        f'{time.time() - start:.0f} s in all; efficacy_ratio={numbers["efficacy_ratio"]:.3f} '
+        f'quality_score={numbers["quality_score"]:.3f}', flush=True)
+  return {'seconds': seconds, **numbers}
 
 
 def main(argv):
@@ -106,26 +142,25 @@ def main(argv):
              'nor ctgan')
   if 'ctgan' in _SIDES.value and not os.access(_PEER.value, os.X_OK):
     sys.exit(f'error: --peer_python={_PEER.value} is not an executable')
+  seeds = _seeds()
   results = {}
   for name in _TABLES.value:
     try:
       table = tables.load(name)
     except tables.TableError as e:
       sys.exit(f'error: --tables: {e}')
-    out = os.path.join(_OUT.value, name)
-    os.makedirs(out, exist_ok=True)
     results[name] = {}
     for side, make in (('gan_jax', _gan_jax), ('ctgan', _ctgan)):
       if side not in _SIDES.value:
         continue
-      start = time.time()
-      synthetic, seconds = make(table, out)
-      numbers = _score(table, synthetic, os.path.join(out, side))
-      numbers = {k: v for k, v in numbers.items() if isinstance(v, float)}
-      results[name][side] = {'task': table.task, 'seconds': seconds, **numbers}
-      print(f'{name} {side}: {seconds:.0f} s training, {time.time() - start:.0f} s in all; '
-            f'efficacy_ratio={numbers["efficacy_ratio"]:.3f} '
-            f'quality_score={numbers["quality_score"]:.3f}', flush=True)
+      per_seed = {}
+      for seed in seeds:
+        out = os.path.join(_OUT.value, name, f'seed{seed}')
+        os.makedirs(out, exist_ok=True)
+        per_seed[str(seed)] = _run_side(side, make, table, out, seed)
+      mean, std = _summarise(per_seed)
+      results[name][side] = {'task': table.task, 'per_seed': per_seed, 'mean': mean,
+                             'std': std}
   with open(results_path, 'w', encoding='utf-8') as f:
     json.dump(results, f, indent=2)
   print(_markdown(results))
