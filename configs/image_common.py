@@ -78,10 +78,13 @@ def _parse(arg):
 
 
 def smoke(c):
-  """Shrinks a config to 2 steps of a small batch and narrow networks (same layers), evaluated
-  and checkpointed at the end: the whole code path in seconds. FID is left out (tfds smoke
-  runs see mock data, whose statistics must not enter the cache); fid_smoke puts it back."""
+  """Shrinks a config to 2 steps of a small batch and narrow networks (same layers), at most
+  2 critic updates a step (each more one is compiled again, and 2 already run the loop),
+  evaluated and checkpointed at the end: the whole code path in seconds. FID is left out
+  (tfds smoke runs see mock data, whose statistics must not enter the cache); fid_smoke puts
+  it back."""
   c.num_steps = 2
+  c.n_critic = min(c.n_critic, 2)
   c.batch_size = 8
   c.g_width = c.d_width = 16
   c.log_every = c.eval_every = c.checkpoint_every = 2
