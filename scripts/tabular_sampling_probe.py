@@ -1,0 +1,100 @@
+"""Samples a trained tabular run two ways and scores both: with batch norm's running averages
+(gan_jax's sampling) and with each batch's own statistics (ctgan's `sample()`, which never
+puts its generator in eval mode).
+
+  python scripts/tabular_sampling_probe.py --workdir=runs/ctgan_default --out=runs/probe
+
+The same latents and conditions feed both ways: as many batches of the run's batch size as
+cover the training split's rows, truncated to that many rows (as ctgan draws whole batches).
+Writes OUT/{running_averages,batch_statistics}/report.md (gan_jax.tabular.report against
+the run's own training and test splits) and OUT/probe.json, and prints both ways' figures.
+"""
+import json
+import math
+import os
+import sys
+
+from absl import app, flags
+from absl import logging as absl_logging
+import jax
+import numpy as np
+
+from gan_jax import checkpoint, evaluate, models, train
+from gan_jax.tabular import report, synthesis
+
+_WORKDIR = flags.DEFINE_string('workdir', None, 'A finished tabular (model=ctgan) run.')
+_OUT = flags.DEFINE_string('out', None, 'Output folder (must not hold probe.json).')
+_SEED = flags.DEFINE_integer('seed', 0, 'Seed of the latents and conditions.')
+flags.mark_flags_as_required(['workdir', 'out'])
+
+SHOWN = ('efficacy_ratio', 'quality_score', 'column_shapes', 'column_pair_trends',
+         'detection_auc')
+
+
+def _restored_run(workdir):
+  """The run of `workdir` with its latest checkpoint; exits with one line when there is none."""
+  try:
+    config = checkpoint.read_run_config(workdir)
+  except checkpoint.CheckpointError as e:
+    sys.exit(f'error: {e}')
+  if config.model != 'ctgan':
+    sys.exit(f'error: --workdir={workdir} holds a model={config.model!r} run; the probe '
+             'samples tabular (model=ctgan) runs')
+  run = train.Run(config)
+  ckpt = checkpoint.Checkpointer(workdir, config)
+  try:
+    if ckpt.latest_step() is None:
+      sys.exit(f'error: no checkpoint in {ckpt.directory}')
+    run.restore(ckpt)
+  finally:
+    ckpt.close()
+  return run
+
+
+def _rows_both_ways(run, z, labels):
+  """Generator outputs for (z, labels) with running averages and with per-batch statistics."""
+  config, state = run.config, run.seed_state(0)
+  params, model_state = evaluate.sampling_params(state), state.g_model_state
+  local = config.copy_and_resolve_references()
+  local.sync_batch_stats = False  # Training-mode batch norm outside shard_map; same variables.
+  g_local = models.build(local, run.dataset.sample_shape, run.dataset.layout)[0]
+
+  def generate(train_mode):
+    return jax.jit(lambda z, y: models.apply(g_local, params, model_state, z, y,
+                                             train=train_mode)[0])
+  averages = np.asarray(generate(False)(z, labels), np.float32)
+  per_batch = generate(True)
+  b = config.batch_size
+  batches = [np.asarray(per_batch(z[i:i + b], None if labels is None else labels[i:i + b]),
+                        np.float32) for i in range(0, len(z), b)]
+  return averages, np.concatenate(batches)
+
+
+def main(argv):
+  del argv
+  absl_logging.set_verbosity(absl_logging.WARNING)
+  out_json = os.path.join(_OUT.value, 'probe.json')
+  if os.path.exists(out_json):
+    sys.exit(f'error: {out_json} exists; pass another --out (nothing was overwritten)')
+  run = _restored_run(_WORKDIR.value)
+  config = run.config
+  table = run.dataset.table  # The run's own splits.
+  n = len(table.train)
+  drawn = math.ceil(n / config.batch_size) * config.batch_size
+  z, labels = synthesis.draw_inputs(jax.random.PRNGKey(_SEED.value), drawn, config.z_dim,
+                                    run.dataset.sample_logits)
+  results = {}
+  for name, rows in zip(('running_averages', 'batch_statistics'),
+                        _rows_both_ways(run, z, labels)):
+    frame = run.dataset.transformer.inverse(rows[:n])
+    numbers = report.write_report(os.path.join(_OUT.value, name), table.train,
+                                  frame[list(table.train.columns)], table.test,
+                                  table.categorical, table.target, table.task, seed=_SEED.value)
+    results[name] = {k: v for k, v in numbers.items() if isinstance(v, float)}
+    print(f'{name}: ' + ' '.join(f'{k}={results[name][k]:.4f}' for k in SHOWN), flush=True)
+  with open(out_json, 'w', encoding='utf-8') as f:
+    json.dump(results, f, indent=2)
+
+
+if __name__ == '__main__':
+  app.run(main)
