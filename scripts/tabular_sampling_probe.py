@@ -52,18 +52,17 @@ def _restored_run(workdir):
 
 
 def _rows_both_ways(run, z, labels):
-  """Generator outputs for (z, labels) with running averages and with per-batch statistics."""
+  """Generator outputs for (z, labels) with running averages (the library's sampler) and
+  with per-batch statistics."""
   config, state = run.config, run.seed_state(0)
+  averages = np.asarray(evaluate.make_sampler(run.g_model, run.mesh, z, labels)(state),
+                        np.float32)
   params, model_state = evaluate.sampling_params(state), state.g_model_state
   local = config.copy_and_resolve_references()
   local.sync_batch_stats = False  # Training-mode batch norm outside shard_map; same variables.
   g_local = models.build(local, run.dataset.sample_shape, run.dataset.layout)[0]
-
-  def generate(train_mode):
-    return jax.jit(lambda z, y: models.apply(g_local, params, model_state, z, y,
-                                             train=train_mode)[0])
-  averages = np.asarray(generate(False)(z, labels), np.float32)
-  per_batch = generate(True)
+  per_batch = jax.jit(lambda z, y: models.apply(g_local, params, model_state, z, y,
+                                                train=True)[0])
   b = config.batch_size
   batches = [np.asarray(per_batch(z[i:i + b], None if labels is None else labels[i:i + b]),
                         np.float32) for i in range(0, len(z), b)]
