@@ -1,5 +1,4 @@
 """The training state: one explicit pytree holding everything a resume needs."""
-import functools
 from typing import Any
 
 import flax.struct

@@ -9,6 +9,7 @@ import pytest
 from configs import biggan as biggan_config
 from gan_jax import models, objectives, validation
 from gan_jax.models import biggan
+from tests.helpers import init, jit_model_fn
 
 
 def _pool(x):
@@ -87,10 +88,10 @@ def test_generator_routes_each_latent_chunk_to_its_own_block():
   g, _ = models.build(c, (32, 32, 1))
   z = jax.random.normal(jax.random.key(3), (4, c.z_dim))
   y = jnp.arange(4)
-  params, state = models.init(g, jax.random.key(4), z, num_classes=10)
-  _, used = g.apply({'params': params, **state}, z, y, train=False, capture_intermediates=True,
-                    mutable=['intermediates'])
-  inter = used['intermediates']
+  params, state = init(g, jax.random.key(4), z, num_classes=10)
+  captured = jit_model_fn(lambda g, v, z, y: g.apply(  # noqa: E731
+      v, z, y, train=False, capture_intermediates=True, mutable=['intermediates'])[1])
+  inter = captured(g, {'params': params, **state}, z, y)['intermediates']
   shared = np.asarray(inter['shared']['__call__'][0])
   chunk = c.z_dim // biggan.CHUNKS
   for i in range(3):  # Block i's batch norms read [shared embedding, chunk i + 1].

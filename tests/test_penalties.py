@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from jax.sharding import PartitionSpec as P
 
-from gan_jax import models, optim, parallel, steps, train
+from gan_jax import optim, parallel, steps, train
 from gan_jax.models import layers
-from tests.helpers import tiny_config
+from tests.helpers import apply, tiny_config
 
 
 def _one_device_run(config):
@@ -51,7 +51,7 @@ def test_wgan_gp_with_minibatch_discrimination_penalises_each_examples_own_gradi
   m = _critic_measurements(run, fns, real, fake, {'eps': eps})
   x_hat = eps[:, None] * real + (1.0 - eps[:, None]) * fake
   def critic(x):
-    return models.apply(run.d_model, run.state.d_params, {}, x, train=True)[0]
+    return apply(run.d_model, run.state.d_params, {}, x, train=True)[0]
   norms = np.sqrt(_sq_norms(_own_gradients(critic, x_hat)))
   np.testing.assert_allclose(m['gp'], np.mean((norms - 1.0) ** 2), rtol=1e-5)
   # The summed-output gradient the penalty once took is not that (cross-example terms).
@@ -63,7 +63,7 @@ def _batch_statistics(model, params, model_state, x):
   """Each batch-norm layer's batch mean and variance on `x`, as its batch_stats tree: one
   training-mode pass from zero running averages leaves (1 - momentum) x the statistics."""
   zeros = jax.tree.map(jnp.zeros_like, model_state)
-  _, new = models.apply(model, params, zeros, x, train=True)
+  _, new = apply(model, params, zeros, x, train=True)
   return jax.tree.map(lambda v: v / (1.0 - layers.BN_MOMENTUM), new)
 
 
@@ -80,8 +80,8 @@ def test_r1_of_a_batch_norm_critic_is_the_per_example_gradient_at_the_batch_stat
   # where examples are independent, so its summed-output gradient is per example.
   params, state = run.state.d_params, run.state.d_model_state
   stats = _batch_statistics(run.d_model, params, state, real)
-  eval_critic = lambda x: models.apply(run.d_model, params, stats, x, train=False)[0]  # noqa: E731
-  train_critic = lambda x: models.apply(run.d_model, params, state, x, train=True)[0]  # noqa: E731
+  eval_critic = lambda x: apply(run.d_model, params, stats, x, train=False)[0]  # noqa: E731
+  train_critic = lambda x: apply(run.d_model, params, state, x, train=True)[0]  # noqa: E731
   np.testing.assert_allclose(eval_critic(real), train_critic(real), rtol=1e-4, atol=1e-6)
   expected = np.mean(_sq_norms(jax.grad(lambda x: jnp.sum(eval_critic(x)))(real)))
   np.testing.assert_allclose(m['r1'], expected, rtol=1e-4)

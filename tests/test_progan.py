@@ -13,8 +13,8 @@ import pytest
 
 from configs import progan as progan_config
 from gan_jax import models, objectives, progressive, train, validation
-from gan_jax.models import layers, progan
-from tests.helpers import restored_state
+from gan_jax.models import progan
+from tests.helpers import apply, init, restored_state
 
 
 def _config(**overrides):
@@ -30,9 +30,8 @@ def _init(stage, resolution=16, channels=1, width=8):
   c.g_width = c.d_width = width
   full_g, full_d = progan.build(c, (resolution, resolution, channels))
   key_g, key_d = jax.random.split(jax.random.key(0))
-  g_params, g_state = models.init(full_g, key_g, jnp.zeros((1, c.z_dim)))
-  d_params, d_state = models.init(full_d, key_d, jnp.zeros((4, resolution, resolution,
-                                                            channels)))
+  g_params, g_state = init(full_g, key_g, jnp.zeros((1, c.z_dim)))
+  d_params, d_state = init(full_d, key_d, jnp.zeros((4, resolution, resolution, channels)))
   return (full_g.clone(stage=stage), g_params, g_state,
           full_d.clone(stage=stage), d_params, d_state, c.z_dim)
 
@@ -68,9 +67,8 @@ def test_fade_in_at_alpha_0_is_the_smaller_network_and_linear_in_alpha(stage):
   z = jax.random.normal(jax.random.key(3), (8, z_dim))
   images = _rng_images()
   smaller_g, smaller_d = g.clone(stage=stage - 1), d.clone(stage=stage - 1)
-  gen = lambda m, a: models.apply(m, g_params, _with_alpha(g_state, a), z, train=False)[0]
-  crit = lambda m, a: models.apply(m, d_params, _with_alpha(d_state, a), images,
-                                   train=False)[0]
+  gen = lambda m, a: apply(m, g_params, _with_alpha(g_state, a), z, train=False)[0]
+  crit = lambda m, a: apply(m, d_params, _with_alpha(d_state, a), images, train=False)[0]
   np.testing.assert_allclose(gen(g, 0.0), gen(smaller_g, 1.0), rtol=1e-5, atol=1e-5)
   np.testing.assert_allclose(crit(d, 0.0), crit(smaller_d, 1.0), rtol=1e-4, atol=1e-4)
   # The image and the critic's blended features are linear in alpha.
@@ -86,15 +84,15 @@ def test_at_alpha_1_the_previous_stage_no_longer_counts(stage):
   prev = f'b{4 * 2 ** (stage - 1)}'
   scramble = lambda p, name: {**p, name: jax.tree.map(lambda w: w + 1.0, p[name])}
   g_state1, d_state1 = _with_alpha(g_state, 1.0), _with_alpha(d_state, 1.0)
-  gen = lambda p: models.apply(g, p, g_state1, z, train=False)[0]
-  crit = lambda p: models.apply(d, p, d_state1, images, train=False)[0]
+  gen = lambda p: apply(g, p, g_state1, z, train=False)[0]
+  crit = lambda p: apply(d, p, d_state1, images, train=False)[0]
   np.testing.assert_array_equal(gen(g_params), gen(scramble(g_params, f'{prev}_torgb')))
   np.testing.assert_array_equal(crit(d_params), crit(scramble(d_params, f'{prev}_fromrgb')))
   # ... while at alpha 0.5 both stages count.
   g_half = _with_alpha(g_state, 0.5)
   assert not np.allclose(
-      models.apply(g, g_params, g_half, z, train=False)[0],
-      models.apply(g, scramble(g_params, f'{prev}_torgb'), g_half, z, train=False)[0])
+      apply(g, g_params, g_half, z, train=False)[0],
+      apply(g, scramble(g_params, f'{prev}_torgb'), g_half, z, train=False)[0])
 
 
 def test_generator_features_are_pixel_normalised_and_layers_he_scaled():

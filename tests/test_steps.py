@@ -37,18 +37,22 @@ def test_one_step_equals_hand_written_critic_then_generator_update(loss):
   config = tiny_config(loss=loss)
   run, s0, batch, critic_inputs, generator_inputs = _first_step(config)
   g_tx, d_tx = optim.build(config)
-  z_d, z_g = critic_inputs['z'], generator_inputs['z']
   obj = objectives.get(loss)
   g = lambda p, z: run.g_model.apply({'params': p}, z)
   d = lambda p, x: run.d_model.apply({'params': p}, x)
 
-  fake = g(s0.g_params, z_d[0])
-  d_grads = jax.grad(lambda p: obj.d_loss(d(p, batch['x'][0]), d(p, fake)))(s0.d_params)
-  updates, _ = d_tx.update(d_grads, s0.d_opt_state, s0.d_params)
-  d_params = optax.apply_updates(s0.d_params, updates)
-  g_grads = jax.grad(lambda p: obj.g_loss(d(d_params, g(p, z_g))))(s0.g_params)
-  updates, _ = g_tx.update(g_grads, s0.g_opt_state, s0.g_params)
-  g_params = optax.apply_updates(s0.g_params, updates)
+  @jax.jit  # One program, not one per operation (tests/helpers.py: jit_model_fn).
+  def hand_written(s0, x, z_d, z_g):
+    fake = g(s0.g_params, z_d)
+    d_grads = jax.grad(lambda p: obj.d_loss(d(p, x), d(p, fake)))(s0.d_params)
+    updates, _ = d_tx.update(d_grads, s0.d_opt_state, s0.d_params)
+    d_params = optax.apply_updates(s0.d_params, updates)
+    g_grads = jax.grad(lambda p: obj.g_loss(d(d_params, g(p, z_g))))(s0.g_params)
+    updates, _ = g_tx.update(g_grads, s0.g_opt_state, s0.g_params)
+    return d_params, optax.apply_updates(s0.g_params, updates), d_grads, g_grads
+
+  d_params, g_params, d_grads, g_grads = hand_written(
+      s0, batch['x'][0], critic_inputs['z'][0], generator_inputs['z'])
 
   state, m = run.train_step(run.state, batch)
   for got, want in zip(_leaves(state.d_params), _leaves(d_params)):

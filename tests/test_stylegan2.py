@@ -12,6 +12,12 @@ import pytest
 from configs import stylegan2 as sg2_config
 from gan_jax import models, validation
 from gan_jax.models import layers, stylegan2
+from tests.helpers import apply, init, jit_model_fn
+
+styles_of = jit_model_fn(stylegan2.styles_of)
+draw_styles = jit_model_fn(stylegan2.draw_styles)
+path_lengths = jit_model_fn(stylegan2.path_lengths)
+path_length_penalty = jit_model_fn(stylegan2.path_length_penalty)
 
 
 def _upfirdn(x, pad, up, down):
@@ -111,13 +117,14 @@ def _generator(**overrides):
     c.stylegan[k] = v
   g, _ = models.build(c, (16, 16, 1))
   z = jax.random.normal(jax.random.key(5), (6, c.z_dim))
-  params, state = models.init(g, jax.random.key(6), z)
+  params, state = init(g, jax.random.key(6), z)
   # Noise strengths start at 0; make the noise visible to the tests.
   params = jax.tree_util.tree_map_with_path(
       lambda path, v: v + 0.3 if 'noise_strength' in jax.tree_util.keystr(path) else v, params)
   return g, params, state, z
 
 
+@jit_model_fn
 def _mapped_w(g, params, state, z):
   _, inter = g.apply({'params': params, **state}, z, None, train=False,
                      capture_intermediates=True, mutable=['intermediates'])
@@ -127,9 +134,9 @@ def _mapped_w(g, params, state, z):
 def test_w_avg_moves_towards_the_batch_mean_of_w_in_training():
   g, params, state, z = _generator(w_avg_beta=0.9)
   w = np.asarray(_mapped_w(g, params, state, z), np.float64)
-  _, new = models.apply(g, params, state, z, train=True)
+  _, new = apply(g, params, state, z, train=True)
   np.testing.assert_allclose(new['w_avg']['w_avg'], 0.1 * w.mean(0), rtol=1e-5, atol=1e-7)
-  _, same = models.apply(g, params, state, z, train=False)  # Evaluation leaves it alone.
+  _, same = apply(g, params, state, z, train=False)  # Evaluation leaves it alone.
   np.testing.assert_array_equal(same['w_avg']['w_avg'], state['w_avg']['w_avg'])
 
 
@@ -137,31 +144,31 @@ def test_truncation_psi_zero_gives_the_w_avg_image():
   g, params, state, z = _generator()
   w0 = _mapped_w(g, params, state, z[:1])
   state = {'w_avg': {'w_avg': w0[0]}}  # w_avg = w(z_0): psi 0 draws z_0's image for every z.
-  plain = models.apply(g, params, state, z[:1], train=False)[0]
+  plain = apply(g, params, state, z[:1], train=False)[0]
   g0 = g.clone(truncation_psi=0.0)
-  images = np.asarray(models.apply(g0, params, state, z, train=False)[0])
+  images = np.asarray(apply(g0, params, state, z, train=False)[0])
   np.testing.assert_allclose(images[0], plain[0], atol=1e-5)
   # Other latents keep only their own per-pixel noise, which vanishes with its strength.
   quiet = jax.tree_util.tree_map_with_path(
       lambda path, v: 0 * v if 'noise_strength' in jax.tree_util.keystr(path) else v, params)
-  silent = np.asarray(models.apply(g0, quiet, state, z, train=False)[0])
+  silent = np.asarray(apply(g0, quiet, state, z, train=False)[0])
   np.testing.assert_allclose(silent, np.broadcast_to(silent[:1], silent.shape), atol=1e-5)
 
 
 def test_generator_is_a_function_of_each_latent_alone_with_noise_and_mixing():
   g, params, state, z = _generator(mixing_prob=0.5)
-  whole = np.asarray(models.apply(g, params, state, z, train=True)[0])
-  part = np.asarray(models.apply(g, params, state, z[2:4], train=True)[0])
+  whole = np.asarray(apply(g, params, state, z, train=True)[0])
+  part = np.asarray(apply(g, params, state, z[2:4], train=True)[0])
   np.testing.assert_allclose(whole[2:4], part, atol=1e-5)  # Any split over devices.
   # Without mixing, training and evaluation draw the same image: the noise is z's.
   g_plain, params, state, z = _generator(mixing_prob=0.0)
-  np.testing.assert_allclose(models.apply(g_plain, params, state, z, train=True)[0],
-                             models.apply(g_plain, params, state, z, train=False)[0],
+  np.testing.assert_allclose(apply(g_plain, params, state, z, train=True)[0],
+                             apply(g_plain, params, state, z, train=False)[0],
                              atol=1e-5)
   # Mixing every example changes its fine layers' styles, hence its image.
   g_mix = g_plain.clone(mixing_prob=1.0)
-  mixed = np.asarray(models.apply(g_mix, params, state, z, train=True)[0])
-  plain = np.asarray(models.apply(g_plain, params, state, z, train=True)[0])
+  mixed = np.asarray(apply(g_mix, params, state, z, train=True)[0])
+  plain = np.asarray(apply(g_plain, params, state, z, train=True)[0])
   assert np.all(np.abs(mixed - plain).reshape(len(z), -1).max(1) > 1e-3)
 
 
@@ -204,12 +211,12 @@ def test_drawing_a_latents_own_styles_is_drawing_the_latent():
   g, params, state, z = _generator()
   state = {'w_avg': {'w_avg': jnp.full((16,), 0.2)}}
   g7 = g.clone(truncation_psi=0.7)
-  ws = stylegan2.styles_of(g7, params, state, z)
+  ws = styles_of(g7, params, state, z)
   w = _mapped_w(g, params, state, z)
   np.testing.assert_allclose(ws, np.broadcast_to(0.2 + 0.7 * (w[:, None] - 0.2), ws.shape),
                              rtol=1e-5, atol=1e-6)
-  np.testing.assert_allclose(stylegan2.draw_styles(g7, params, state, z, ws),
-                             models.apply(g7, params, state, z, train=False)[0], atol=1e-5)
+  np.testing.assert_allclose(draw_styles(g7, params, state, z, ws),
+                             apply(g7, params, state, z, train=False)[0], atol=1e-5)
 
 
 def test_a_mixing_grid_takes_coarse_styles_from_rows_and_fine_from_columns():
@@ -224,15 +231,15 @@ def test_a_mixing_grid_takes_coarse_styles_from_rows_and_fine_from_columns():
 def test_path_lengths_match_central_differences_of_the_images_in_w():
   g = stylegan2.StyleGAN2Generator(8, 1, 4, w_dim=4, mapping_layers=1, mixing_prob=0.0)
   z = jax.random.normal(jax.random.key(8), (1, 4))
-  params, state = models.init(g, jax.random.key(9), z)
+  params, state = init(g, jax.random.key(9), z)
   params = jax.tree.map(lambda v: v + 0.1, params)  # Noise strengths and biases on.
-  ws = stylegan2.styles_of(g, params, state, z)
+  ws = styles_of(g, params, state, z)
   noise = jax.random.normal(jax.random.key(10), (1, 8, 8, 1))
-  got = stylegan2.path_lengths(g, params, state, z, ws, noise)
+  got = path_lengths(g, params, state, z, ws, noise)
   n, eps = ws[0].size, 1e-3  # One central difference per coordinate of the styles.
   steps = eps * jnp.eye(n).reshape((n,) + ws.shape[1:])
   f = lambda w: np.asarray(jnp.sum(  # noqa: E731
-      stylegan2.draw_styles(g, params, state, jnp.repeat(z, n, 0), w) * noise / 8.0,
+      draw_styles(g, params, state, jnp.repeat(z, n, 0), w) * noise / 8.0,
       axis=(1, 2, 3)), np.float64)
   grads = (f(ws + steps) - f(ws - steps)) / (2 * eps)  # d <image, y> / d w_k = (J^T y)_k.
   want = np.sqrt(np.sum(grads ** 2) / ws.shape[1])  # Summed over w's axis, mean over layers.
@@ -244,9 +251,9 @@ def test_path_length_penalty_moves_pl_mean_then_penalises_the_deviation():
   g = g.clone(path_length=True)
   state = {**state, stylegan2.PATH_LENGTH: {'pl_mean': jnp.asarray(0.5)}}
   noise = jax.random.normal(jax.random.key(11), (len(z), 16, 16, 1))
-  penalty, new = stylegan2.path_length_penalty(g, params, state, z, noise, 0.01)
-  lengths = np.asarray(stylegan2.path_lengths(g, params, state, z,
-                                              stylegan2.styles_of(g, params, state, z), noise),
+  penalty, new = path_length_penalty(g, params, state, z, noise, 0.01)
+  lengths = np.asarray(path_lengths(g, params, state, z,
+                                              styles_of(g, params, state, z), noise),
                        np.float64)
   pl_mean = 0.5 + 0.01 * (lengths.mean() - 0.5)
   np.testing.assert_allclose(new[stylegan2.PATH_LENGTH]['pl_mean'], pl_mean, rtol=1e-6)
