@@ -248,9 +248,9 @@ PANELS = (
     Panel('Inception Score', 'IS (band: ± std)', ('is', 'is_std'), 'linear'),
     Panel('progressive growing', 'resolution of the new stage', ('resolution',), 'count'),
 )
-# Logged but not training quantities: the machine's speed, and a progressive run's stage
-# (its resolution is plotted) and compile time.
-NOT_PLOTTED = ('steps_per_sec', 'stage', 'compile_seconds')
+# Logged but not training quantities: the machine's speed, a progressive run's stage (its
+# resolution is plotted) and compile time, and the seed a many-seed run's records name.
+NOT_PLOTTED = ('steps_per_sec', 'stage', 'compile_seconds', 'seed')
 
 
 def curve_panels(names):

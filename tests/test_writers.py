@@ -73,9 +73,9 @@ def test_a_label_count_other_than_the_row_count_is_refused():
     writers.grid_figure(images, cols=2, row_labels=['a', 'b'])
 
 
-def test_curve_panels_group_by_quantity_drop_steps_per_sec_and_keep_unknown_names():
+def test_curve_panels_group_by_quantity_drop_bookkeeping_and_keep_unknown_names():
   names = {'g_loss', 'd_loss', 'g_adv_loss', 'r1', 'gp', 'd_real', 'd_fake', 'd_accuracy',
-           'g_grad_norm', 'd_grad_norm', 'modes', 'is', 'is_std', 'steps_per_sec',
+           'g_grad_norm', 'd_grad_norm', 'modes', 'is', 'is_std', 'steps_per_sec', 'seed',
            'zeta_custom', 'alpha_custom'}
   P = writers.Panel
   assert writers.curve_panels(names) == [
@@ -89,7 +89,7 @@ def test_curve_panels_group_by_quantity_drop_steps_per_sec_and_keep_unknown_name
       P('alpha_custom', 'alpha_custom', ('alpha_custom',), 'linear'),
       P('zeta_custom', 'zeta_custom', ('zeta_custom',), 'linear'),
   ]
-  assert writers.curve_panels({'steps_per_sec'}) == []
+  assert writers.curve_panels({'steps_per_sec', 'seed', 'stage', 'compile_seconds'}) == []
 
 
 def test_curves_are_drawn_from_train_eval_and_warning_records(tmp_path):
