@@ -1,4 +1,5 @@
-"""The device mesh, multi-process start-up, and reading replicated values on the host."""
+"""The device mesh, multi-process start-up, and copying replicated values to the devices and
+back to the host."""
 import jax
 import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec as P
@@ -22,6 +23,24 @@ def make_mesh(devices=None):
 def replicated(mesh):
   """The sharding that keeps a full copy on every device of `mesh`."""
   return NamedSharding(mesh, P())
+
+
+def replicate(tree, mesh):
+  """Copies a pytree of arrays, equal on every process, to every device of `mesh`.
+
+  Args:
+    tree: arrays on this process's devices (or the host), the same values in every process.
+    mesh: the device mesh, possibly spanning several processes.
+  Returns:
+    The tree with every leaf replicated over `mesh`.
+  """
+  sharding = replicated(mesh)
+  if sharding.is_fully_addressable:
+    return jax.device_put(tree, sharding)
+  # device_put cannot reach other processes' devices: each process fills in its own.
+  return jax.tree.map(
+      lambda x: jax.make_array_from_callback(x.shape, sharding, lambda _: x),
+      jax.device_get(tree))
 
 
 def fetch(tree):
