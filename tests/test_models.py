@@ -16,12 +16,8 @@ from tests.helpers import init, jit_model_fn
 
 
 @jit_model_fn
-def _init_variables(module, x, labels):
-  return module.init(jax.random.PRNGKey(0), x, labels, train=False)
-
-
 def _init(module, x, labels=None):
-  return _init_variables(module, x, labels)
+  return module.init(jax.random.PRNGKey(0), x, labels, train=False)
 
 
 @jit_model_fn
