@@ -185,7 +185,7 @@ class StackedModesEvaluator:
     params, acc = classifier.load_or_train(config.fid.classifier or None, log=log.info)
     log.info("'stacked_modes' labels channels with the %s digit classifier (held-out "
              'accuracy %.3f)', classifier.DATASET, acc)
-    self._params = jax.device_put(params, parallel.replicated(mesh))
+    self._params = parallel.replicate(params, mesh)
     net = classifier.DigitClassifier()
     self._coverage = stacked_modes.make_generated_coverage(
         g_model, lambda p, x: net.apply({'params': p}, x), mesh,

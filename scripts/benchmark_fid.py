@@ -55,7 +55,7 @@ def bench_features(pipe):
   images = np.random.default_rng(0).integers(0, 256, (pipe.batch_size, 32, 32, 3), np.uint8)
   step = pipe._images_fn(images.shape)  # pylint: disable=protected-access
   valid = np.ones(pipe.batch_size, bool)
-  moments = jax.device_put(fid.init_moments(2048), parallel.replicated(pipe.mesh))
+  moments = parallel.replicate(fid.init_moments(2048), pipe.mesh)
   x = jax.device_put(images, jax.sharding.NamedSharding(
       pipe.mesh, jax.sharding.PartitionSpec(parallel.DATA_AXIS)))
   _, compile_s = _timed(step, pipe.variables, moments, x, valid)
