@@ -28,9 +28,9 @@ def _mean_output(logits, probabilistic):
 
 
 def _apply_gradients(tx, params, opt_state, grads):
-  """One optimizer update; returns (params, opt_state, global norm of the applied update)."""
+  """One optimizer update; returns (params, opt_state, the applied updates)."""
   updates, opt_state = tx.update(grads, opt_state, params)
-  return optax.apply_updates(params, updates), opt_state, optax.tree.norm(updates)
+  return optax.apply_updates(params, updates), opt_state, updates
 
 
 def noise_std(config, step):
@@ -54,6 +54,20 @@ def _accuracy(real_logits, fake_logits, threshold):
   if threshold is None:  # Scores without an origin: the midpoint of the global means.
     threshold = _pmean(jnp.mean(real_logits) + jnp.mean(fake_logits)) / 2.0
   return 0.5 * (jnp.mean(real_logits > threshold) + jnp.mean(fake_logits < threshold))
+
+
+def _when(measure, compute):
+  """The measurements `compute()` returns (a dict of arrays), computed only where `measure`
+  holds: a Python bool decides while tracing, a traced one at run time through `lax.cond`.
+  Unmeasured values are NaN, so a figure the step did not compute cannot pass for one.
+
+  Steps between the loop's log steps skip their diagnostics this way; on the quickstart's
+  MLP they were a sixth of the step's time."""
+  if measure is True:
+    return compute()
+  unmeasured = lambda: jax.tree.map(  # noqa: E731
+      lambda s: jnp.full(s.shape, jnp.nan, s.dtype), jax.eval_shape(compute))
+  return unmeasured() if measure is False else lax.cond(measure, compute, unmeasured)
 
 
 def _mean_pairwise_distance(f):
@@ -102,10 +116,10 @@ class StepFunctions:
   def _generate(self, g_params, state, z, y_fake):
     return models.apply(self.g_model, g_params, state.g_model_state, z, y_fake, train=True)
 
-  def _d_loss(self, d_params, d_model_state, real, fake, inputs, update):
+  def _d_loss(self, d_params, d_model_state, real, fake, inputs, update, measure=True):
     """The critic's loss (with penalties) on one real and one fake batch, both already
-    noised; `update` counts critic updates (lazy R1). Returns (loss, (new model state,
-    measurements))."""
+    noised; `update` counts critic updates (lazy R1); `measure` whether to compute the
+    diagnostics (see _when). Returns (loss, (new model state, measurements))."""
     c, obj, m_pack = self.config, self.objective, self.config.pac
     y, y_fake = inputs.get('y'), inputs.get('y_fake')
     real, fake = models.pack(real, m_pack), models.pack(fake, m_pack)
@@ -114,13 +128,13 @@ class StepFunctions:
     fake_logits, ms, fake_f = models.apply_with_features(
         self.d_model, d_params, ms, fake, y_fake, train=True, noise=_noise(inputs, 1))
     loss = obj.d_loss(real_logits, fake_logits, **self.targets)
-    real_spread = _mean_pairwise_distance(real_f)
     m = {'d_loss': loss,
          'd_real': _mean_output(real_logits, obj.probabilistic),
-         'd_fake': _mean_output(fake_logits, obj.probabilistic),
-         'd_accuracy': _accuracy(real_logits, fake_logits, obj.threshold),
-         'feature_diversity': _mean_pairwise_distance(fake_f) / jnp.maximum(real_spread,
-                                                                              1e-12)}
+         'd_fake': _mean_output(fake_logits, obj.probabilistic)}
+    m.update(_when(measure, lambda: {
+        'd_accuracy': _accuracy(real_logits, fake_logits, obj.threshold),
+        'feature_diversity': _mean_pairwise_distance(fake_f) / jnp.maximum(
+            _mean_pairwise_distance(real_f), 1e-12)}))
     critic = lambda x: models.apply(self.penalty_critic, d_params, ms, x, y, train=True,
                                     noise=_noise(inputs, 2))[0]
     if obj.penalty == 'gp':
@@ -144,25 +158,27 @@ class StepFunctions:
       loss = loss + c.dragan_weight * m['dragan']
     return loss, (ms, m)
 
-  def _critic_step(self, d_params, d_opt_state, d_model_state, real, fake, inputs, update):
+  def _critic_step(self, d_params, d_opt_state, d_model_state, real, fake, inputs, update,
+                   measure):
     """One optimizer update of the critic, the `update`-th of the run; pure, so the unrolled
     generator loss can differentiate through it. Returns (params, opt_state, model_state,
     measurements)."""
     grads, (model_state, m) = jax.grad(self._d_loss, has_aux=True)(
-        d_params, d_model_state, real, fake, inputs, update)
+        d_params, d_model_state, real, fake, inputs, update, measure)
     grads = _pmean(grads)
-    params, opt_state, m['d_update_norm'] = _apply_gradients(
-        self.d_tx, d_params, d_opt_state, grads)
+    params, opt_state, updates = _apply_gradients(self.d_tx, d_params, d_opt_state, grads)
     if self.objective.clip_weights:
       clip = self.config.wgan_clip
       params = jax.tree.map(lambda w: jnp.clip(w, -clip, clip), params)
-    m['d_grad_norm'] = optax.tree.norm(grads)
+    m.update(_when(measure, lambda: {'d_update_norm': optax.tree.norm(updates),
+                                     'd_grad_norm': optax.tree.norm(grads),
+                                     'd_param_norm': optax.tree.norm(params)}))
     return params, opt_state, _pmean(model_state), m
 
   def _noised(self, x, noise, std):
     return x if noise is None else x + std * noise
 
-  def d_update(self, state, inputs, index=0):
+  def d_update(self, state, inputs, index=0, measure=True):
     """One critic update on a real batch and fakes generated from latents.
 
     Args:
@@ -173,6 +189,7 @@ class StepFunctions:
         (instance noise), 'u' (DRAGAN perturbations) and 'd_noise' (the critic's dropout
         keys, one uint32 pair per packed example).
       index: which of the step's n_critic critic updates this is.
+      measure: whether to compute the diagnostics (see _when); the losses always are.
     Returns:
       (state, measurements) with the critic's parameters, model state and optimizer updated.
     """
@@ -182,8 +199,7 @@ class StepFunctions:
     fake = self._noised(lax.stop_gradient(fake), inputs.get('noise_fake'), std)
     params, opt_state, model_state, m = self._critic_step(
         state.d_params, state.d_opt_state, state.d_model_state, real, fake, inputs,
-        state.step * self.config.n_critic + index)
-    m['d_param_norm'] = optax.tree.norm(params)
+        state.step * self.config.n_critic + index, measure)
     state = state.replace(d_params=params, d_opt_state=opt_state, d_model_state=model_state)
     return state, _pmean(m)
 
@@ -197,7 +213,7 @@ class StepFunctions:
       # Numbered as the critic updates that would follow this step's n_critic.
       d_params, d_opt_state, d_ms, _ = self._critic_step(
           d_params, d_opt_state, d_ms, inputs['x'], fake, inputs,
-          (state.step + 1) * self.config.n_critic + i)
+          (state.step + 1) * self.config.n_critic + i, measure=False)
     return d_params, d_ms
 
   def g_loss(self, g_params, state, inputs):
@@ -253,7 +269,7 @@ class StepFunctions:
     # An unrolled critic's state changes are hypothetical: the real critic keeps its own.
     return loss, (g_ms, state.d_model_state if 'unroll' in inputs else new_d_ms, m)
 
-  def g_update(self, state, inputs):
+  def g_update(self, state, inputs, measure=True):
     """One generator update against the current (or unrolled) critic; advances the EMA.
 
     Args:
@@ -261,6 +277,7 @@ class StepFunctions:
       inputs: this device's shard of 'z', 'x' (a real batch, for feature matching), for
         conditional models 'y_fake' and 'y', 'noise' (instance noise) when enabled, and
         'unroll' (per unrolled critic update: 'x', 'z', 'eps', ...) for an unrolled GAN.
+      measure: whether to compute the norms (see _when); the loss always is.
     Returns:
       (state, measurements).
     """
@@ -268,7 +285,7 @@ class StepFunctions:
     (loss, (g_ms, d_ms, m)), grads = jax.value_and_grad(self.g_loss, has_aux=True)(
         state.g_params, state, inputs)
     grads = _pmean(grads)
-    params, opt_state, update_norm = _apply_gradients(
+    params, opt_state, updates = _apply_gradients(
         self.g_tx, state.g_params, state.g_opt_state, grads)
     ema = state.ema_params
     if ema is not None:
@@ -276,11 +293,13 @@ class StepFunctions:
                              start=c.ema_start)
     state = state.replace(g_params=params, g_opt_state=opt_state, ema_params=ema,
                           g_model_state=_pmean(g_ms), d_model_state=_pmean(d_ms))
-    m.update({'g_loss': loss, 'g_grad_norm': optax.tree.norm(grads),
-              'g_update_norm': update_norm, 'g_param_norm': optax.tree.norm(params)})
+    m['g_loss'] = loss
+    m.update(_when(measure, lambda: {'g_grad_norm': optax.tree.norm(grads),
+                                     'g_update_norm': optax.tree.norm(updates),
+                                     'g_param_norm': optax.tree.norm(params)}))
     return state, _pmean(m)
 
-  def per_device_step(self, state, critic_inputs, generator_inputs):
+  def per_device_step(self, state, critic_inputs, generator_inputs, measure=True):
     """n_critic critic updates then one generator update, on this device's shard.
 
     Args:
@@ -288,14 +307,17 @@ class StepFunctions:
       critic_inputs: dict of arrays with leading axis n_critic, one slice per critic update
         (see d_update).
       generator_inputs: dict of arrays for the generator update (see g_update).
+      measure: whether to compute the diagnostics (a bool, traced or not; see _when).
     Returns:
       (state, measurements); critic measurements are those of the last critic update.
     """
     # A Python loop, not lax.scan: inside a scan, XLA:CPU lowers the critic's weight-gradient
     # convolutions to a slow generic kernel (DCGAN64 steps ran 10x slower).
-    for i in range(self.config.n_critic):
-      state, d_m = self.d_update(state, jax.tree.map(lambda v, i=i: v[i], critic_inputs), i)
-    state, g_m = self.g_update(state, generator_inputs)
+    n = self.config.n_critic
+    for i in range(n):  # Only the last critic update's measurements are returned.
+      state, d_m = self.d_update(state, jax.tree.map(lambda v, i=i: v[i], critic_inputs), i,
+                                 measure if i == n - 1 else False)
+    state, g_m = self.g_update(state, generator_inputs, measure)
     return state, {**d_m, **g_m}
 
   def draw_randomness(self, state, batch_size, sample_shape):
@@ -359,10 +381,14 @@ def make_train_step(config, g_model, d_model, g_tx, d_tx, mesh, label_logits=Non
     stage: the stage the (progressive) models are built for: the real images are shown to
       the critic at its resolution, faded in with the state's alpha.
   Returns:
-    train_step(state, batch) -> (state, measurements), with `state` donated. `batch['x']`
-    has shape (n_critic, global_batch, ...); `batch['y']` (n_critic, global_batch) holds the
-    labels when the models are conditional. With config.num_seeds > 1 the state, the batch
-    and the measurements have a leading seed axis, and the step is vmapped over it.
+    train_step(state, batch, measure=True) -> (state, measurements), with `state` donated.
+    `batch['x']` has shape (n_critic, global_batch, ...); `batch['y']` (n_critic,
+    global_batch) holds the labels when the models are conditional. `measure` (a bool)
+    says whether to compute the diagnostics (norms, accuracy, feature diversity; NaN when
+    not); the losses and penalties are always measured. Passing it, even as True, compiles
+    one program that serves both; leaving it out compiles one that always measures. With
+    config.num_seeds > 1 the state, the batch and the measurements have a leading seed
+    axis, and the step is vmapped over it.
   """
   fns = StepFunctions(config, g_model, d_model, g_tx, d_tx, label_logits)
   # check_vma=False gives pmap's semantics: a gradient taken on one device is that device's
@@ -373,14 +399,14 @@ def make_train_step(config, g_model, d_model, g_tx, d_tx, mesh, label_logits=Non
                     'pl_noise': P(DATA_AXIS),
                     'unroll': P(None, DATA_AXIS)}
 
-  def sharded_step(state, critic_inputs, generator_inputs):
+  def sharded_step(state, critic_inputs, generator_inputs, measure):
     specs = {k: generator_spec[k] for k in generator_inputs}
     return jax.shard_map(
-        fns.per_device_step, mesh=mesh,
+        lambda *args: fns.per_device_step(*args, measure), mesh=mesh,
         in_specs=(P(), P(None, DATA_AXIS), specs),
         out_specs=(P(), P()), check_vma=False)(state, critic_inputs, generator_inputs)
 
-  def one_seed_step(state, batch):
+  def one_seed_step(state, batch, measure):
     n = config.n_critic
     if schedule is not None:
       batch = {**batch, 'x': schedule.real_images(batch['x'], stage,
@@ -401,8 +427,11 @@ def make_train_step(config, g_model, d_model, g_tx, d_tx, mesh, label_logits=Non
         if fns.fakes_for_real_labels:
           unroll['y_fake'] = unroll['y']
       generator_inputs['unroll'] = unroll
-    state, measurements = sharded_step(state, critic_inputs, generator_inputs)
+    state, measurements = sharded_step(state, critic_inputs, generator_inputs, measure)
     state = state.replace(step=state.step + 1)
     return (state if schedule is None else schedule.with_alpha(state)), measurements
 
-  return jax.jit(seeds.vmap(config, one_seed_step), donate_argnums=0)
+  def train_step(state, batch, measure=True):
+    return seeds.vmap(config, one_seed_step, in_axes=(0, 0, None))(state, batch, measure)
+
+  return jax.jit(train_step, donate_argnums=0)

@@ -339,7 +339,7 @@ def _compile_stage(run, writer, step, batch):
   if run.schedule is None:
     return
   start = time.time()
-  run.train_step.lower(run.state, batch).compile()
+  run.train_step.lower(run.state, batch, True).compile()
   resolution = progan.stage_resolution(run.stage)
   record = {'stage': run.stage, 'resolution': resolution,
             'compile_seconds': round(time.time() - start, 2)}
@@ -359,9 +359,11 @@ def _loop(run, config, ckpt, writer, diags, stop, first_step):
       pause = time.time()
       _compile_stage(run, writer, step, batch)
       last_log_time += time.time() - pause  # steps_per_sec counts training time only.
-    run.state, measurements = run.train_step(run.state, batch)
     final = step == config.num_steps
-    if step % config.log_every == 0 or final:
+    log_now = step % config.log_every == 0 or final
+    # Steps between log steps skip the diagnostics nobody fetches.
+    run.state, measurements = run.train_step(run.state, batch, log_now)
+    if log_now:
       per_seed = _per_seed(config, measurements)  # The loop's only host sync.
       for seed, measured in zip(run.seeds, per_seed):
         _check_finite(measured, step, last_log_step,

@@ -25,7 +25,8 @@ def _one_step(config, num_devices, step=0):
     run.begin_step(step)
     run.state = run.state.replace(step=jnp.full_like(run.state.step, step))
     run.state = jax.jit(run.schedule.with_alpha)(run.state) if run.schedule else run.state
-  state, measurements = run.train_step(run.state, run.dataset.batch_at(step))
+  # measure=True as a traced argument: the program the training loop runs on every step.
+  state, measurements = run.train_step(run.state, run.dataset.batch_at(step), True)
   return parallel.fetch(state), parallel.fetch(measurements)
 
 

@@ -69,6 +69,35 @@ def test_train_step_compiles_once_across_steps():
   assert run.train_step._cache_size() == 1  # pylint: disable=protected-access
 
 
+DIAGNOSTICS = ('d_accuracy', 'feature_diversity', 'd_grad_norm', 'd_update_norm',
+               'd_param_norm', 'g_grad_norm', 'g_update_norm', 'g_param_norm')
+
+
+def test_steps_between_log_steps_train_the_same_and_leave_the_diagnostics_nan():
+  # The loop passes measure=False between log steps: one program serves both kinds of step,
+  # and skipping the diagnostics must not touch the training (n_critic 2 and lazy R1 too).
+  config = tiny_config(n_critic=2, r1_gamma=1.0, r1_every=2, ema_decay=0.9)
+  measured, unmeasured = Run(config), Run(config)
+  for step in range(3):
+    batch = measured.dataset.batch_at(step)
+    measured.state, m = measured.train_step(measured.state, batch, True)
+    unmeasured.state, u = unmeasured.train_step(unmeasured.state, batch, False)
+  for x, y in zip(_leaves(measured.state), _leaves(unmeasured.state)):
+    np.testing.assert_array_equal(x, y)
+  m, u = jax.device_get((m, u))
+  assert set(DIAGNOSTICS) <= set(m) and set(m) == set(u)
+  for name in m:
+    if name in DIAGNOSTICS:
+      assert np.isfinite(m[name]) and np.isnan(u[name]), name
+    else:  # Losses and penalties are always measured.
+      assert m[name] == u[name], name
+  assert measured.train_step._cache_size() == 1  # pylint: disable=protected-access
+  # The always-measuring default program agrees with the loop's measured steps.
+  _, default = _run_steps(config, 3)
+  for name in m:
+    np.testing.assert_allclose(default[name], m[name], rtol=1e-5, err_msg=name)
+
+
 def test_the_step_has_no_host_callbacks_and_reuses_the_donated_state():
   run = Run(tiny_config())
   batch = run.dataset.batch_at(0)
