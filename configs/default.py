@@ -104,8 +104,8 @@ Fields every experiment has:
     collapse_min_samples, collapse_modes, collapse_evals: on ring8/grid25, mode_collapse when
       this many evaluations in a row, each with at least collapse_min_samples high-quality
       samples per mode, capture at most collapse_modes x the dataset's modes.
-  log_every: steps between fetches of the measurements (the only host sync); the steps in
-    between skip the diagnostics (norms, d_accuracy, feature_diversity).
+  log_every: steps between fetches of the measurements (the only host sync); on CPU the
+    steps in between skip the diagnostics (norms, d_accuracy, feature_diversity).
   eval_every: steps between evaluations (the `evals` list).
   checkpoint_every: steps between checkpoints.
   keep_checkpoints: how many of the latest checkpoints to keep.

@@ -61,13 +61,24 @@ def _when(measure, compute):
   holds: a Python bool decides while tracing, a traced one at run time through `lax.cond`.
   Unmeasured values are NaN, so a figure the step did not compute cannot pass for one.
 
-  Steps between the loop's log steps skip their diagnostics this way; on the quickstart's
-  MLP they were a sixth of the step's time."""
+  Steps between the loop's log steps skip their diagnostics this way on CPU, where they
+  were a sixth of the quickstart MLP's step (see skips_diagnostics)."""
   if measure is True:
     return compute()
   unmeasured = lambda: jax.tree.map(  # noqa: E731
       lambda s: jnp.full(s.shape, jnp.nan, s.dtype), jax.eval_shape(compute))
   return unmeasured() if measure is False else lax.cond(measure, compute, unmeasured)
+
+
+def skips_diagnostics(mesh):
+  """Whether a train step on `mesh` honours measure=False.
+
+  Only XLA:CPU does: there a conditional is a branch in the host's own program. Outside
+  CUDA-graph command buffers, XLA:GPU runs a conditional by copying its predicate to the
+  host and waiting for it, a stall in every step, while the diagnostics are a few cheap
+  reductions there; accelerators keep measuring every step until a GPU measurement says
+  otherwise."""
+  return mesh.devices.flat[0].platform == 'cpu'
 
 
 def _mean_pairwise_distance(f):
@@ -384,9 +395,10 @@ def make_train_step(config, g_model, d_model, g_tx, d_tx, mesh, label_logits=Non
     train_step(state, batch, measure=True) -> (state, measurements), with `state` donated.
     `batch['x']` has shape (n_critic, global_batch, ...); `batch['y']` (n_critic,
     global_batch) holds the labels when the models are conditional. `measure` (a bool)
-    says whether to compute the diagnostics (norms, accuracy, feature diversity; NaN when
-    not); the losses and penalties are always measured. Passing it, even as True, compiles
-    one program that serves both; leaving it out compiles one that always measures. With
+    says whether the diagnostics (norms, accuracy, feature diversity) are wanted: where
+    skips_diagnostics(mesh), a False step leaves them NaN; elsewhere they are always
+    computed. The losses and penalties are always measured. Passing `measure`, even as True,
+    compiles one program that serves both; leaving it out compiles one that measures. With
     config.num_seeds > 1 the state, the batch and the measurements have a leading seed
     axis, and the step is vmapped over it.
   """
@@ -431,7 +443,10 @@ def make_train_step(config, g_model, d_model, g_tx, d_tx, mesh, label_logits=Non
     state = state.replace(step=state.step + 1)
     return (state if schedule is None else schedule.with_alpha(state)), measurements
 
+  skips = skips_diagnostics(mesh)
+
   def train_step(state, batch, measure=True):
+    measure = measure if skips else True
     return seeds.vmap(config, one_seed_step, in_axes=(0, 0, None))(state, batch, measure)
 
   return jax.jit(train_step, donate_argnums=0)

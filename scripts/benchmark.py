@@ -8,8 +8,9 @@ and memory.
 
 The step is the library's own (`steps.make_train_step`, the config of
 `configs/image_common.dcgan`: the pytorch/examples DCGAN layer for layer, bias-free convs,
-Adam), run on random images already on device over all devices, without the per-step
-diagnostics (as the training loop runs the steps between log steps). `step_ms_*` time single
+Adam), run on random images already on device over all devices, as the training loop runs
+the steps between log steps (`measure=False`: on CPU without the diagnostics; see
+`steps.skips_diagnostics`). `step_ms_*` time single
 steps with a device sync after each (like the PyTorch peer's figures);
 `images_per_s_pipelined` times `--steps` steps dispatched back to back with one sync at the
 end, as the training loop runs them. `tflops_per_s` counts XLA's own FLOPs of the compiled
@@ -114,7 +115,7 @@ def measure(config, mesh, num_steps, warmup):
   sizes = {'g_params': models.count_params(state.g_params),
            'd_params': models.count_params(state.d_params)}
   start = time.perf_counter()
-  # The loop's step between log steps: without the diagnostics (steps.make_train_step).
+  # The loop's step between log steps (steps.make_train_step's measure flag).
   compiled = train_step.lower(state, batch, False).compile()
   compile_s = time.perf_counter() - start
   for _ in range(warmup):

@@ -98,6 +98,19 @@ def test_steps_between_log_steps_train_the_same_and_leave_the_diagnostics_nan():
     np.testing.assert_allclose(default[name], m[name], rtol=1e-5, err_msg=name)
 
 
+def test_where_a_conditional_would_stall_the_device_every_step_measures(monkeypatch):
+  # Accelerators (steps.skips_diagnostics false) ignore measure=False: no conditional.
+  monkeypatch.setattr(steps, 'skips_diagnostics', lambda mesh: False)
+  run = Run(tiny_config())
+  batch = run.dataset.batch_at(0)
+  assert 'stablehlo.case' not in run.train_step.lower(run.state, batch, False).as_text()
+  _, m = run.train_step(run.state, batch, False)
+  assert all(np.isfinite(m[name]) for name in DIAGNOSTICS)
+  monkeypatch.undo()  # On CPU the same step branches on the flag.
+  run = Run(tiny_config())
+  assert 'stablehlo.case' in run.train_step.lower(run.state, batch, False).as_text()
+
+
 def test_the_step_has_no_host_callbacks_and_reuses_the_donated_state():
   run = Run(tiny_config())
   batch = run.dataset.batch_at(0)
