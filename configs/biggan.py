@@ -11,7 +11,8 @@ Variants:
     both networks, hinge loss, 5 critic updates per step, Adam 2e-4 with betas (0.5, 0.999),
     batch 64, 100k steps, EMA 0.9999 from step 1,000. StudioGAN reports FID 8.03 with it.
   mnist32: offline and CPU-sized: the same networks at g_conv_dim = d_conv_dim = 16 on the
-    5,000 bundled digits padded to 32x32, conditional on the 10 classes.
+    5,000 bundled digits padded to 32x32, conditional on the 10 classes; class_accuracy
+    says whether the samples show their class.
   ',smoke' shrinks either to 2 steps for tests.
 
 The orthogonal regulariser is off (g_ortho 0), as in StudioGAN's and BigGAN-PyTorch's CIFAR
@@ -46,6 +47,7 @@ def get_config(arg=None):
     c.ema_decay, c.ema_start = 0.999, 200
     c.num_steps, c.log_every, c.eval_every, c.checkpoint_every = 2_000, 100, 1_000, 1_000
     c.fid.update(num_samples=1_000, num_reference=5_000)
+    c.evals += ('class_accuracy',)
   if smoke:
     image_common.smoke(c)
     c.g_width = c.d_width = 8

@@ -15,7 +15,8 @@ def get_config(arg=None):
   c.num_classes = 10
   if arg == 'smoke':  # dcgan_mnist5k's smoke run covers the Inception evaluators.
     return c
-  c.evals = ('grid', 'fid', 'is')  # Samples have balanced labels: b mod 10.
+  # Samples have balanced labels (b mod 10); class_accuracy: do they show their label?
+  c.evals = ('grid', 'fid', 'is', 'class_accuracy')
   c.num_steps = 3_000
   c.eval_every = 500
   c.fid.update(num_samples=1_000, num_reference=5_000)

@@ -114,7 +114,9 @@ Fields every experiment has:
     disables it.
   evals: evaluator names run every eval_every steps: modes (2-D mixtures), stacked_modes
     (Stacked MNIST: modes among the 1,000 digit triples and KL to uniform), grid (a sample
-    grid PNG of images, one class per row when conditional), and, from one pass of the
+    grid PNG of images, one class per row when conditional), class_accuracy (conditional
+    digits, mnist5k or mnist5k32: the share of samples the bundled digit classifier puts in
+    the class they were generated for; chance 0.1), and, from one pass of the
     on-device Inception pipeline against the training images: fid, kid, pr (precision and
     recall), is (Inception Score; on 28x28 digits without Inception logits, the bundled
     digit classifier's score).

@@ -21,7 +21,8 @@ from jax.sharding import PartitionSpec as P
 from gan_jax import models, parallel
 from gan_jax.models import layers
 from gan_jax.parallel import DATA_AXIS
-from gan_jax.metrics import classifier, fid, inception_score, inception_weights, kid
+from gan_jax.metrics import class_accuracy, classifier, fid, inception_score, inception_weights
+from gan_jax.metrics import kid
 from gan_jax.metrics import modes as modes_lib
 from gan_jax.metrics import pipeline, precision_recall, stacked_modes, stats_files
 from gan_jax.state import sampling_params
@@ -182,13 +183,10 @@ class StackedModesEvaluator:
 
   def __init__(self, config, dataset, g_model, mesh):
     del dataset
-    params, acc = classifier.load_or_train(config.fid.classifier or None, log=log.info)
-    log.info("'stacked_modes' labels channels with the %s digit classifier (held-out "
-             'accuracy %.3f)', classifier.DATASET, acc)
+    params, apply = _digit_classifier(config.fid, "'stacked_modes' (each channel)")
     self._params = parallel.replicate(params, mesh)
-    net = classifier.DigitClassifier()
     self._coverage = stacked_modes.make_generated_coverage(
-        g_model, lambda p, x: net.apply({'params': p}, x), mesh,
+        g_model, apply, mesh,
         num_samples=config.num_eval_samples, batch_size=config.batch_size, z_dim=config.z_dim)
 
   def run(self, state):
@@ -196,6 +194,40 @@ class StackedModesEvaluator:
     stats = parallel.fetch(self._coverage(sampling_params(state), state.g_model_state,
                                           self._params, jax.random.fold_in(state.key, 0x57AC)))
     return {'modes': int(stats['modes']), 'mode_kl': float(stats['mode_kl'])}, {}
+
+
+def _digit_classifier(settings, purpose):
+  """(params, apply(params, pixels) -> logits) of the bundled digit classifier (the cached
+  one, or settings.classifier: config.fid's file), logging what uses it and its accuracy."""
+  params, acc = classifier.load_or_train(settings.classifier or None, log=log.info)
+  log.info('%s uses the %s digit classifier (held-out accuracy %.3f)', purpose,
+           classifier.DATASET, acc)
+  net = classifier.DigitClassifier()
+  return params, lambda p, x: net.apply({'params': p}, x)
+
+
+class ClassAccuracyEvaluator:
+  """Whether a conditional generator on the bundled digits follows its labels: the share of
+  config.num_eval_samples samples (fixed latents drawn from the run's key, the classes in
+  turn) that the bundled digit classifier assigns to their own class (chance 0.1).
+  """
+
+  METRICS = ('class_accuracy',)
+
+  def __init__(self, config, dataset, g_model, mesh):
+    del dataset
+    params, apply = _digit_classifier(config.fid, "'class_accuracy'")
+    self._params = parallel.replicate(params, mesh)
+    self._accuracy = class_accuracy.make_generated_accuracy(
+        g_model, apply, mesh, num_samples=config.num_eval_samples,
+        batch_size=config.batch_size, z_dim=config.z_dim, num_classes=config.num_classes,
+        border=class_accuracy.DATASETS[config.dataset])
+
+  def run(self, state):
+    """Returns ({'class_accuracy'}, {})."""
+    accuracy = self._accuracy(sampling_params(state), state.g_model_state, self._params,
+                              jax.random.fold_in(state.key, 0xC1A55))
+    return {'class_accuracy': float(parallel.fetch(accuracy))}, {}
 
 
 class GridEvaluator:
@@ -283,11 +315,9 @@ def _digit_logits(settings, dataset):
         f'weights (with the fc layer) as config.fid.inception_weights; the offline digit '
         f'classifier only scores {classifier.IMAGE_SHAPE} images, the data are '
         f'{tuple(dataset.sample_shape)}')
-  params, acc = classifier.load_or_train(settings.classifier or None, log=log.info)
-  log.info("'is' uses the %s digit classifier (held-out accuracy %.3f), not Inception: "
-           'an MNIST score, at most 10', classifier.DATASET, acc)
-  net = classifier.DigitClassifier()
-  return lambda images: net.apply({'params': params}, images)
+  params, apply = _digit_classifier(settings, "'is' (an MNIST score, at most 10, not "
+                                              'Inception)')
+  return functools.partial(apply, params)
 
 
 def _dataset_reference(pipe, dataset, config, needs_features):
@@ -317,7 +347,7 @@ TABLE_METRICS = {
                 'dcr_closer_than_test_p5', 'dcr_exact_copies'),
 }
 EVALUATORS = {'modes': ModesEvaluator, 'stacked_modes': StackedModesEvaluator,
-              'grid': GridEvaluator}
+              'grid': GridEvaluator, 'class_accuracy': ClassAccuracyEvaluator}
 NAMES = tuple(EVALUATORS) + tuple(INCEPTION_METRICS) + tuple(TABLE_METRICS)
 
 

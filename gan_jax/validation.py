@@ -4,6 +4,7 @@ import numbers
 import os
 
 from gan_jax import data, evaluate, models, objectives, optim
+from gan_jax.metrics import class_accuracy
 from gan_jax.models import biggan, layers, mlp
 
 
@@ -122,6 +123,13 @@ def validate(config):
   if 'stacked_modes' in config.evals and config.dataset != data.stacked_mnist.NAME:
     raise ConfigError(f"config.evals has 'stacked_modes', which needs "
                       f"config.dataset='stacked_mnist', not {config.dataset!r}")
+  if 'class_accuracy' in config.evals and (
+      config.dataset not in class_accuracy.DATASETS or not config.num_classes):
+    raise ConfigError(f"config.evals has 'class_accuracy', which needs a generator "
+                      f'conditional on the digits (config.num_classes=10) of '
+                      f'{" or ".join(sorted(class_accuracy.DATASETS))}, not '
+                      f'config.dataset={config.dataset!r} with '
+                      f'config.num_classes={config.num_classes}')
   inception = [n for n in config.evals if n in evaluate.INCEPTION_METRICS]
   if inception and config.dataset == data.stacked_mnist.NAME:
     # Its stacks are drawn afresh each step: there is no image set to take statistics of.

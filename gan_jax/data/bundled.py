@@ -34,6 +34,9 @@ def digits8x8():
   return images[..., None], digits.target.astype(np.int64), 10
 
 
+MNIST32_PAD = 2  # mnist5k32's zero border on each side.
+
+
 def mnist5k32():
   """mnist5k's digits zero-padded by 2 pixels per side to 32x32 (LeNet-5's MNIST input), for
   the models that need a power-of-two size.
@@ -42,7 +45,8 @@ def mnist5k32():
     (images uint8 (5000, 32, 32, 1), labels int (5000,), 10).
   """
   images, labels, num_classes = mnist5k()
-  return np.pad(images, ((0, 0), (2, 2), (2, 2), (0, 0))), labels, num_classes
+  pad = (MNIST32_PAD, MNIST32_PAD)
+  return np.pad(images, ((0, 0), pad, pad, (0, 0))), labels, num_classes
 
 
 BUNDLED = {'mnist5k': mnist5k, 'mnist5k32': mnist5k32, 'digits8x8': digits8x8}
