@@ -5,15 +5,11 @@ On the bundled digits this is the bundled digit classifier's accuracy on generat
 (chance 1/10; on its held-out real digits 0.959): GAN-test of Shmelkov et al. 2018, a
 classifier trained on real images judging the samples.
 """
-import math
-
 import jax
 import jax.numpy as jnp
-from jax.sharding import PartitionSpec as P
 
-from gan_jax import models
 from gan_jax.data import bundled
-from gan_jax.parallel import DATA_AXIS
+from gan_jax.metrics import generated
 
 # The digit datasets the classifier reads, and the border to crop back to its 28x28 input.
 DATASETS = {'mnist5k': 0, 'mnist5k32': bundled.MNIST32_PAD}
@@ -32,10 +28,9 @@ def make_generated_accuracy(g_model, classifier_apply, mesh, *, num_samples, bat
   """A compiled function (g_params, g_model_state, classifier_params, key) -> the share of
   `num_samples` generated samples the classifier labels with their own class.
 
-  Sample j of the run is generated for class j mod num_classes (every class equally often,
-  up to one), from latents fold_in(key, i) for its batch i; each device generates and
-  classifies its slice of every batch and the counts are summed over devices, so the result
-  does not depend on the device count.
+  Sample j is generated for class j mod num_classes (every class equally often, up to one);
+  the samples are drawn and counted as generated.make_counter does, so the result does not
+  depend on the device count.
 
   Args:
     g_model: the generator (eval mode: batch-norm running averages).
@@ -49,25 +44,11 @@ def make_generated_accuracy(g_model, classifier_apply, mesh, *, num_samples, bat
   Returns:
     The function; its output, a float32 scalar, is replicated.
   """
-  local = batch_size // mesh.devices.size
-  steps = math.ceil(num_samples / batch_size)
+  def hits(c_params, images, labels, valid):
+    logits = classifier_apply(c_params, digit_pixels(images, border))[:, :num_classes]
+    return jnp.sum(((jnp.argmax(logits, axis=-1) == labels) & valid).astype(jnp.int32))
 
-  def per_device(g_params, g_model_state, c_params, key):
-    start = jax.lax.axis_index(DATA_AXIS) * local
-
-    def body(correct, i):
-      z = jax.random.normal(jax.random.fold_in(key, i), (batch_size, z_dim))
-      position = i * batch_size + start + jnp.arange(local)
-      labels = position % num_classes
-      images, _ = models.apply(g_model, g_params, g_model_state,
-                               jax.lax.dynamic_slice_in_dim(z, start, local), labels,
-                               train=False)
-      logits = classifier_apply(c_params, digit_pixels(images, border))[:, :num_classes]
-      hits = (jnp.argmax(logits, axis=-1) == labels) & (position < num_samples)
-      return correct + jnp.sum(hits.astype(jnp.int32)), None
-
-    correct, _ = jax.lax.scan(body, jnp.zeros((), jnp.int32), jnp.arange(steps))
-    return jax.lax.psum(correct, DATA_AXIS).astype(jnp.float32) / num_samples
-
-  return jax.jit(jax.shard_map(per_device, mesh=mesh, in_specs=(P(), P(), P(), P()),
-                               out_specs=P(), check_vma=False))
+  counter = generated.make_counter(g_model, hits, jnp.zeros((), jnp.int32), mesh,
+                                   num_samples=num_samples, batch_size=batch_size,
+                                   z_dim=z_dim, num_classes=num_classes)
+  return jax.jit(lambda *args: counter(*args).astype(jnp.float32) / num_samples)

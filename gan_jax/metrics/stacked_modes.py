@@ -6,16 +6,12 @@ model.py, log_metrics): the number of distinct modes among the samples, and KL(p
 between the samples' mode histogram p and the uniform q over the 1,000 modes, summed over the
 modes with p > 0 (no smoothing).
 """
-import math
-
 import jax
 import jax.numpy as jnp
-from jax.sharding import PartitionSpec as P
 
-from gan_jax import models
 from gan_jax.data import stacked_mnist
+from gan_jax.metrics import generated
 from gan_jax.metrics.modes import coverage
-from gan_jax.parallel import DATA_AXIS
 
 
 def stacked_labels(logits_fn, images):
@@ -47,9 +43,8 @@ def make_generated_coverage(g_model, classifier_apply, mesh, *, num_samples, bat
   """A compiled function (g_params, g_model_state, classifier_params, key) -> coverage of
   `num_samples` generated samples, computed on the devices of `mesh`.
 
-  Batch i of `batch_size` samples uses latents fold_in(key, i); each device generates and
-  labels its slice of every batch and the histograms are summed over devices, so the result
-  does not depend on the device count. The last batch's surplus samples are masked out.
+  The samples are drawn and labelled batch by batch as generated.make_counter does (the
+  histograms summed over devices), so the result does not depend on the device count.
 
   Args:
     g_model: the generator (eval mode: batch-norm running averages).
@@ -61,23 +56,12 @@ def make_generated_coverage(g_model, classifier_apply, mesh, *, num_samples, bat
   Returns:
     The function; its output is replicated: coverage()'s dict.
   """
-  local = batch_size // mesh.devices.size
-  steps = math.ceil(num_samples / batch_size)
+  def counts(c_params, images, labels, valid):
+    del labels  # Unconditional.
+    return label_counts(stacked_labels(lambda x: classifier_apply(c_params, x), images),
+                        valid)
 
-  def per_device(g_params, g_model_state, c_params, key):
-    start = jax.lax.axis_index(DATA_AXIS) * local
-
-    def body(counts, i):
-      z = jax.random.normal(jax.random.fold_in(key, i), (batch_size, z_dim))
-      images, _ = models.apply(g_model, g_params, g_model_state,
-                               jax.lax.dynamic_slice_in_dim(z, start, local), train=False)
-      labels = stacked_labels(lambda x: classifier_apply(c_params, x), images)
-      position = i * batch_size + start + jnp.arange(local)
-      return counts + label_counts(labels, position < num_samples), None
-
-    counts, _ = jax.lax.scan(body, jnp.zeros(stacked_mnist.NUM_MODES, jnp.int32),
-                             jnp.arange(steps))
-    return coverage(jax.lax.psum(counts, DATA_AXIS))
-
-  return jax.jit(jax.shard_map(per_device, mesh=mesh, in_specs=(P(), P(), P(), P()),
-                               out_specs=P(), check_vma=False))
+  counter = generated.make_counter(
+      g_model, counts, jnp.zeros(stacked_mnist.NUM_MODES, jnp.int32), mesh,
+      num_samples=num_samples, batch_size=batch_size, z_dim=z_dim)
+  return jax.jit(lambda *args: coverage(counter(*args)))
