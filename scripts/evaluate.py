@@ -1,4 +1,5 @@
-"""Evaluates a trained run's checkpoint: FID, KID, precision/recall, Inception Score, modes.
+"""Evaluates a trained run's checkpoint: FID, KID, precision/recall, Inception Score, modes,
+class accuracy.
 
   python scripts/evaluate.py --workdir=runs/mnist --evals=fid,kid,pr,is --num_samples=10000
   python scripts/evaluate.py --workdir=runs/mnist --step=best --evals=fid
@@ -26,7 +27,7 @@ from gan_jax.validation import ConfigError
 _WORKDIR = flags.DEFINE_string('workdir', None, 'A run directory with config.json and '
                                'checkpoints/.')
 _EVALS = flags.DEFINE_list('evals', ['fid'], 'Evaluators: fid, kid, pr, is (image runs), '
-                           'modes (2-D mixtures).')
+                           'class_accuracy (conditional digits), modes (2-D mixtures).')
 _NUM = flags.DEFINE_integer('num_samples', 10_000, 'Generated samples per evaluation.')
 _STEP = flags.DEFINE_string('step', 'latest', "'latest', 'best' (by the run's best_metric) "
                             'or a saved step number.')
