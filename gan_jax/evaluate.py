@@ -21,8 +21,8 @@ from jax.sharding import PartitionSpec as P
 from gan_jax import models, parallel
 from gan_jax.models import layers
 from gan_jax.parallel import DATA_AXIS
-from gan_jax.metrics import class_accuracy, classifier, fid, inception_score, inception_weights
-from gan_jax.metrics import kid
+from gan_jax.metrics import class_accuracy, classifier, fid, inception_score
+from gan_jax.metrics import inception_weights, kid
 from gan_jax.metrics import modes as modes_lib
 from gan_jax.metrics import pipeline, precision_recall, stacked_modes, stats_files
 from gan_jax.state import sampling_params
@@ -169,6 +169,16 @@ class ModesEvaluator:
     return metrics, {'scatter': samples, 'centers': self.centers}
 
 
+def _digit_classifier(settings, purpose):
+  """(params, apply(params, pixels) -> logits) of the bundled digit classifier (the cached
+  one, or settings.classifier: config.fid's file), logging what uses it and its accuracy."""
+  params, acc = classifier.load_or_train(settings.classifier or None, log=log.info)
+  log.info('%s uses the %s digit classifier (held-out accuracy %.3f)', purpose,
+           classifier.DATASET, acc)
+  net = classifier.DigitClassifier()
+  return params, lambda p, x: net.apply({'params': p}, x)
+
+
 class StackedModesEvaluator:
   """Stacked MNIST mode coverage (metrics/stacked_modes.py): the 1,000 3-digit modes among
   config.num_eval_samples samples (25,600 in the reference) of fixed latents drawn from the
@@ -194,16 +204,6 @@ class StackedModesEvaluator:
     stats = parallel.fetch(self._coverage(sampling_params(state), state.g_model_state,
                                           self._params, jax.random.fold_in(state.key, 0x57AC)))
     return {'modes': int(stats['modes']), 'mode_kl': float(stats['mode_kl'])}, {}
-
-
-def _digit_classifier(settings, purpose):
-  """(params, apply(params, pixels) -> logits) of the bundled digit classifier (the cached
-  one, or settings.classifier: config.fid's file), logging what uses it and its accuracy."""
-  params, acc = classifier.load_or_train(settings.classifier or None, log=log.info)
-  log.info('%s uses the %s digit classifier (held-out accuracy %.3f)', purpose,
-           classifier.DATASET, acc)
-  net = classifier.DigitClassifier()
-  return params, lambda p, x: net.apply({'params': p}, x)
 
 
 class ClassAccuracyEvaluator:
