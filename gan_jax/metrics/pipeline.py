@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec as P
 
-from gan_jax import models, progress
+from gan_jax import models, parallel, progress
 from gan_jax.metrics import fid, inception, inception_weights
 from gan_jax.parallel import DATA_AXIS
 
@@ -54,7 +54,7 @@ class FeaturePipeline:
     if not self.net.logits:
       variables['params'].pop('fc', None)
     cast = lambda a: jnp.asarray(a, dtype)  # noqa: E731
-    self.variables = jax.device_put(jax.tree.map(cast, variables), NamedSharding(mesh, P()))
+    self.variables = parallel.replicate(jax.tree.map(cast, variables), mesh)
     self.keep_features = keep_features
     self.logits_fn = logits_fn
     self._images_step = None
@@ -118,8 +118,7 @@ class FeaturePipeline:
         moments, features, logits, num_samples))
 
     def evaluate(params, model_state, key):
-      moments = jax.device_put(fid.init_moments(inception.FEATURES),
-                               NamedSharding(self.mesh, P()))
+      moments = parallel.replicate(fid.init_moments(inception.FEATURES), self.mesh)
       kept = []
       bar = progress.Progress(num_samples, f'embedding {num_samples} generated samples',
                               unit='img')
@@ -146,8 +145,7 @@ class FeaturePipeline:
       batches: the host arrays; any iterable (a stream) when `total` is given.
       total: how many images they hold (None: counted from `batches`).
     """
-    moments = jax.device_put(fid.init_moments(inception.FEATURES),
-                             NamedSharding(self.mesh, P()))
+    moments = parallel.replicate(fid.init_moments(inception.FEATURES), self.mesh)
     features, logits, count = [], [], 0
     if total is None:
       total = sum(np.shape(batch)[0] for batch in batches)
