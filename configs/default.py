@@ -150,6 +150,11 @@ Fields every experiment has:
     g_widths, d_widths: the generator's residual blocks and the critic's hidden layers.
     tau: the Gumbel-softmax temperature of the generator's one-hots.
     dropout: the critic's dropout rate after each hidden layer.
+    critic_conditions: with a conditional WGAN-GP, shared (the critic's fakes are generated
+      for the real rows' conditions, so both ends of every interpolate share one, and the
+      penalty differentiates the rows) or permuted (CTGAN's code: the fakes' conditions are
+      a permutation of the real rows', and the penalty interpolates and differentiates the
+      rows and their condition one-hots together).
     eval_rows: synthetic rows per tabular evaluation (0: as many as the training rows).
     efficacy_max_rows: rows the ML-efficacy models train on (a fixed random subset of real
       and of synthetic rows when larger; 0: all).
@@ -282,7 +287,7 @@ def get_config():
       target='', categorical='', test_fraction=0.2, split_seed=0, missing='error', epochs=0,
       max_modes=10, weight_threshold=0.005, conditional=True, condition_weight=1.0,
       g_widths=(256, 256), d_widths=(256, 256), tau=0.2, dropout=0.5, eval_rows=0,
-      efficacy_max_rows=0))
+      efficacy_max_rows=0, critic_conditions='shared'))
   c.g_ortho = 0.0
   c.biggan = ml_collections.ConfigDict(dict(shared_dim=128, attention_g=2, attention_d=1))
   c.d_drift = 0.0

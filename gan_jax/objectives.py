@@ -69,16 +69,21 @@ def gradient_penalty(critic_fn, real, fake, eps):
   Args:
     critic_fn: maps a batch of inputs to per-example scores of shape (batch,). Examples must
       not interact (no batch norm), so the gradient of the summed scores is per-example.
-    real: real batch, shape (batch, ...).
-    fake: generated batch, same shape.
+    real: real batch, shape (batch, ...), or a pytree of such arrays (an example's parts,
+      such as a table row and its condition one-hot): each is interpolated with the same
+      weight, and the norm is taken over all of an example's parts together.
+    fake: generated batch, the same structure and shapes.
     eps: interpolation weights in [0, 1], shape (batch,).
   Returns:
     The scalar penalty (without its weight).
   """
-  eps = eps.reshape((-1,) + (1,) * (real.ndim - 1))
-  x_hat = eps * real + (1.0 - eps) * fake
-  grads = jax.grad(lambda x: jnp.sum(critic_fn(x)))(x_hat)
-  sq_norms = jnp.sum(grads.reshape(grads.shape[0], -1) ** 2, axis=1)
+  def blend(r, f):
+    e = eps.reshape((-1,) + (1,) * (r.ndim - 1))
+    return e * r + (1.0 - e) * f
+
+  grads = jax.grad(lambda x: jnp.sum(critic_fn(x)))(jax.tree.map(blend, real, fake))
+  sq_norms = sum(jnp.sum(g.reshape(g.shape[0], -1) ** 2, axis=1)
+                 for g in jax.tree.leaves(grads))
   # The tiny offset keeps the derivative of sqrt finite where a gradient is exactly zero.
   norms = jnp.sqrt(sq_norms + 1e-12)
   return jnp.mean((norms - 1.0) ** 2)

@@ -120,7 +120,13 @@ class StepFunctions:
     # Conditional WGAN-GP interpolates real and fake examples and scores the blend with the
     # real label: the critic's fakes are generated for the real labels, so both ends of
     # every interpolate belong to that label.
-    self.fakes_for_real_labels = bool(config.num_classes) and self.objective.penalty == 'gp'
+    # CTGAN's own code instead pairs real rows with fakes of other conditions (a
+    # permutation of the batch's) and penalises the gradient in rows and condition one-hots
+    # together (config.tabular.critic_conditions='permuted').
+    self.permuted_conditions = (config.model == 'ctgan' and bool(config.num_classes)
+                                and config.tabular.critic_conditions == 'permuted')
+    self.fakes_for_real_labels = (bool(config.num_classes) and self.objective.penalty == 'gp'
+                                  and not self.permuted_conditions)
     self.targets = ({'real_target': config.real_label, 'fake_target': config.fake_label}
                     if self.objective.smoothable else {})
 
@@ -149,7 +155,7 @@ class StepFunctions:
     critic = lambda x: models.apply(self.penalty_critic, d_params, ms, x, y, train=True,
                                     noise=_noise(inputs, 2))[0]
     if obj.penalty == 'gp':
-      m['gp'] = objectives.gradient_penalty(critic, real, fake, inputs['eps'])
+      m['gp'] = self._gradient_penalty(d_params, ms, real, fake, inputs, critic)
       loss = loss + c.gp_weight * m['gp']
     if c.r1_gamma > 0:
       # Lazy R1 (Karras et al. 2020): every r1_every-th critic update, weighted r1_every times.
@@ -168,6 +174,20 @@ class StepFunctions:
       m['dragan'] = objectives.dragan_penalty(critic, real, u, inputs['eps'], data_std)
       loss = loss + c.dragan_weight * m['dragan']
     return loss, (ms, m)
+
+  def _gradient_penalty(self, d_params, d_model_state, real, fake, inputs, critic):
+    """WGAN-GP on packed real and fake batches: in the examples, scored with the real
+    labels by `critic`; with permuted conditions, in the packed rows and condition one-hots
+    together, each end with its own conditions (CTGAN's code)."""
+    if not self.permuted_conditions:
+      return objectives.gradient_penalty(critic, real, fake, inputs['eps'])
+    one_hots = lambda labels: models.pack(  # noqa: E731
+        jax.nn.one_hot(labels, self.config.num_classes, dtype=real.dtype), self.config.pac)
+    scores = lambda xc: models.apply(  # noqa: E731
+        self.penalty_critic, d_params, d_model_state, xc[0], xc[1], train=True,
+        noise=_noise(inputs, 2))[0]
+    return objectives.gradient_penalty(scores, (real, one_hots(inputs['y'])),
+                                       (fake, one_hots(inputs['y_fake'])), inputs['eps'])
 
   def _critic_step(self, d_params, d_opt_state, d_model_state, real, fake, inputs, update,
                    measure):
@@ -340,7 +360,9 @@ class StepFunctions:
       sample_shape: shape of one data sample (for instance noise and DRAGAN).
     Returns:
       (critic_inputs, generator_inputs, unroll_inputs) dicts without the real data;
-      unroll_inputs is None unless the GAN is unrolled.
+      unroll_inputs is None unless the GAN is unrolled. With permuted conditions,
+      critic_inputs['permutation'] (n_critic, batch_size) orders the real labels into the
+      critic's fake labels.
     """
     c = self.config
     keys = iter(jax.random.split(jax.random.fold_in(state.key, state.step), 16))
@@ -375,6 +397,9 @@ class StepFunctions:
       critic['noise_real'] = noise((n_d, batch_size))
       critic['noise_fake'] = noise((n_d, batch_size))
       generator['noise'] = noise((batch_size,))
+    if self.permuted_conditions:  # Drawn last: the other draws keep their keys.
+      critic['permutation'] = jax.vmap(lambda k: jax.random.permutation(k, batch_size))(
+          jax.random.split(next(keys), n_d))
     return critic, generator, (critic_like(k) if k else None)
 
 
@@ -432,6 +457,9 @@ def make_train_step(config, g_model, d_model, g_tx, d_tx, mesh, label_logits=Non
       generator_inputs['y'] = batch['y'][n - 1]
       if fns.fakes_for_real_labels:
         critic_inputs['y_fake'] = critic_inputs['y']
+      if fns.permuted_conditions:
+        critic_inputs['y_fake'] = jnp.take_along_axis(
+            critic_inputs['y'], critic_inputs.pop('permutation'), axis=1)
     if unroll is not None:  # Fresh real batches for the unrolled critic updates.
       unroll['x'] = batch['x'][n:]
       if config.num_classes:

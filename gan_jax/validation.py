@@ -12,8 +12,16 @@ class ConfigError(ValueError):
   """A config value that cannot run; its message is one line meant for the user."""
 
 
+def _value(config, field):
+  """The value of a dotted config field ('tabular.tau')."""
+  value = config
+  for part in field.split('.'):
+    value = value[part]
+  return value
+
+
 def _check_choice(config, field, allowed):
-  value = config[field]
+  value = _value(config, field)
   if value not in allowed:
     raise ConfigError(f'config.{field}={value!r} is not allowed; choose one of: '
                       f'{", ".join(sorted(allowed))}')
@@ -21,9 +29,7 @@ def _check_choice(config, field, allowed):
 
 def _check_number(config, field, *, integer, low, low_inclusive=False, high=None):
   """Requires a real (not bool) number in (low, high), or [low, high) if low_inclusive."""
-  value = config
-  for part in field.split('.'):
-    value = value[part]
+  value = _value(config, field)
   kind = 'an integer' if integer else 'a number'
   wanted = numbers.Integral if integer else numbers.Real
   if isinstance(value, bool) or not isinstance(value, wanted):
@@ -187,6 +193,7 @@ def _check_tabular(config):
   if config.d_minibatch == 'stddev':
     raise ConfigError("config.d_minibatch='stddev' is for image and MLP critics; the ctgan "
                       "critic takes 'none' or 'discrimination'")
+  _check_choice(config, 'tabular.critic_conditions', ('shared', 'permuted'))
   if not isinstance(t.conditional, bool):
     raise ConfigError(f'config.tabular.conditional={t.conditional!r} must be True or False')
 

@@ -103,6 +103,18 @@ def test_gradient_penalty_uses_interpolates():
   np.testing.assert_allclose(gp, ((2 - 1) ** 2 + (4 - 1) ** 2) / 2, rtol=1e-6)
 
 
+def test_gradient_penalty_of_an_examples_parts_is_the_closed_form_over_all_parts():
+  # D(x, c) = (||x||^2 + ||c||^2) / 2 has gradient (x_hat, c_hat): the penalty takes the
+  # norm over both parts, each interpolated with the example's one weight.
+  real = (jnp.array([[2.0, 0.0], [0.0, 3.0]]), jnp.array([[0.0, 2.0, 0.0], [0.0, 0.0, 4.0]]))
+  fake = (jnp.zeros((2, 2)), jnp.array([[2.0, 0.0, 0.0], [0.0, 0.0, 0.0]]))
+  eps = jnp.array([0.5, 0.5])
+  critic = lambda xc: 0.5 * (jnp.sum(xc[0] ** 2, 1) + jnp.sum(xc[1] ** 2, 1))  # noqa: E731
+  gp = objectives.gradient_penalty(critic, real, fake, eps)
+  # x_hat, c_hat: ([1, 0], [1, 1, 0]) and ([0, 1.5], [0, 0, 2]): norms sqrt(3) and 2.5.
+  np.testing.assert_allclose(gp, ((np.sqrt(3) - 1) ** 2 + 1.5 ** 2) / 2, rtol=1e-6)
+
+
 def test_r1_penalty_equals_closed_form():
   # D(x) = w.x gives ||w||^2; D(x) = ||x||^2 / 2 gives the mean of ||x||^2.
   w = jnp.array([0.5, -2.0, 1.0])

@@ -6,12 +6,14 @@ import subprocess
 import sys
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 import pytest
+from jax.sharding import PartitionSpec as P
 
 from configs import ctgan as ctgan_config
-from gan_jax import parallel, train, validation
+from gan_jax import models, objectives, optim, parallel, steps, train, validation
 from tests.conftest import ROOT, run_env
 
 
@@ -84,6 +86,56 @@ def test_ctgan_step_on_eight_devices_equals_one_device_with_the_condition_loss()
   # The generator's loss is its adversarial term plus the cross-entropy.
   np.testing.assert_allclose(m_one['g_loss'], m_one['g_adv_loss'] + m_one['condition_loss'],
                              rtol=1e-5)
+
+
+def test_permuted_conditions_pair_real_rows_with_fakes_of_other_conditions_as_ctgan_does():
+  # CTGAN's code: the critic's fakes are generated for a permutation of the real rows'
+  # conditions, and its gradient penalty interpolates each pack's rows and condition
+  # one-hots together (calc_gradient_penalty on the concatenation).
+  config = _tiny(batch_size=80, pac=5)
+  config.tabular.critic_conditions = 'permuted'
+  run = train.Run(config, mesh=parallel.make_mesh(jax.devices()[:1]))
+  fns = steps.StepFunctions(config, run.g_model, run.d_model, *optim.build(config),
+                            run.dataset.train_logits)
+  assert fns.permuted_conditions and not fns.fakes_for_real_labels
+  batch = run.dataset.batch_at(0)
+  critic_inputs, _, _ = fns.draw_randomness(run.state, 80, batch['x'].shape[2:])
+  inputs = jax.tree.map(lambda v: v[0], critic_inputs)
+  permutation = inputs.pop('permutation')
+  np.testing.assert_array_equal(np.sort(permutation), np.arange(80))
+  y = batch['y'][0]
+  inputs.update(x=batch['x'][0], y=y, y_fake=y[permutation])
+  assert np.any(np.asarray(inputs['y_fake']) != np.asarray(y))
+
+  def on_mesh(fn, *args):
+    mapped = jax.shard_map(fn, mesh=run.mesh, in_specs=P(), out_specs=P(), check_vma=False)
+    return parallel.fetch(jax.jit(mapped)(*args))
+
+  real = models.pack(inputs['x'], 5)
+  fake = models.pack(jax.random.uniform(jax.random.key(3), inputs['x'].shape, minval=-1), 5)
+
+  def penalties(s, i):
+    one_hots = lambda labels: models.pack(  # noqa: E731
+        jax.nn.one_hot(labels, config.num_classes), 5)
+    concatenation = lambda h: models.apply(  # noqa: E731
+        fns.penalty_critic, s.d_params, s.d_model_state, h, None, train=True,
+        noise=i['d_noise'] ^ jnp.uint32(2))[0]
+    reference = objectives.gradient_penalty(
+        concatenation, jnp.concatenate([real, one_hots(i['y'])], -1),
+        jnp.concatenate([fake, one_hots(i['y_fake'])], -1), i['eps'])
+    return fns._gradient_penalty(s.d_params, s.d_model_state, real, fake, i, None), reference
+
+  gp, reference = on_mesh(penalties, run.state, inputs)
+  np.testing.assert_allclose(gp, reference, rtol=1e-5)
+  # The train step's critic update is the one with the permuted conditions.
+  expected = on_mesh(lambda s, i: fns.d_update(s, i)[0].d_params, run.state, inputs)
+  new_state, _ = run.train_step(run.state, batch)  # Donates run.state: last.
+  for a, b in zip(jax.tree.leaves(parallel.fetch(new_state.d_params)),
+                  jax.tree.leaves(expected)):
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+  one, _ = _one_step(config, 1)
+  eight, _ = _one_step(config, 8)
+  _assert_same_state(config, one, eight)
 
 
 def test_unconditional_ctgan_has_no_conditions():
@@ -172,6 +224,8 @@ def test_bad_csv_tables_are_one_line_errors_naming_the_column(tmp_path, name, ch
     (dict(tabular_missing='impute'), ["config.tabular.missing='impute'", 'error, drop']),
     (dict(tabular_g_widths=(256, 0)), ['config.tabular.g_widths', 'positive']),
     (dict(tabular_dropout=1.0), ['config.tabular.dropout=1.0']),
+    (dict(tabular_critic_conditions='ctgan'), ["config.tabular.critic_conditions='ctgan'",
+                                               'permuted, shared']),
 ])
 def test_tabular_config_errors_name_the_field(overrides, expected):
   config = _tiny()

@@ -125,7 +125,9 @@ class CTGANCritic(nn.Module):
   are computed values, whose last bits differ with the device count).
 
   Each row's condition one-hot joins its pack (the pac one-hots after the pac rows: a fixed
-  permutation of CTGAN's row-then-condition order, which the first Linear absorbs).
+  permutation of CTGAN's row-then-condition order, which the first Linear absorbs). The
+  conditions come as indices (rows,), or as weights (rows / pac, pac * num_conditions): the
+  packed one-hots or their blends, which CTGAN's gradient penalty interpolates.
 
   Attributes:
     num_conditions: the number of conditions (0: unconditional).
@@ -150,8 +152,9 @@ class CTGANCritic(nn.Module):
   @nn.compact
   def __call__(self, x, labels=None, train: bool = False, noise=None):
     h = x
-    if labels is not None:
-      cond = _condition(labels, self.num_conditions, x.dtype)
+    if labels is not None:  # Indices, or weights over the conditions (packed interpolates).
+      cond = (labels.astype(x.dtype) if jnp.issubdtype(labels.dtype, jnp.floating)
+              else _condition(labels, self.num_conditions, x.dtype))
       h = jnp.concatenate([x, cond.reshape(x.shape[0], -1)], axis=-1)
     dropping = train and self.dropout > 0
     if dropping and noise is None:
