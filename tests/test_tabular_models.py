@@ -48,6 +48,46 @@ def test_condition_cross_entropy_is_the_conditioned_columns_cross_entropy():
   np.testing.assert_allclose(got, np.mean(want), rtol=1e-5)
 
 
+def test_condition_cross_entropys_gradient_is_softmax_minus_one_hot_on_the_conditioned_span():
+  rng = np.random.default_rng(1)
+  logits = rng.normal(size=(4, 11))
+  labels = np.array([5, 1, 4, 3])  # Columns 1, 0, 1, 0.
+  got = jax.grad(ctgan.condition_cross_entropy)(jnp.asarray(logits, jnp.float32),
+                                                jnp.asarray(labels), CONDITIONS)
+  want = np.zeros_like(logits)
+  for i, y in enumerate(labels):
+    (start, size), local = (CONDITIONS[0], y) if y < 4 else (CONDITIONS[1], y - 4)
+    span = np.exp(logits[i, start:start + size])
+    want[i, start:start + size] = span / span.sum()
+    want[i, start + local] -= 1.0
+  np.testing.assert_allclose(got, want / len(labels), rtol=1e-5, atol=1e-7)
+
+
+def test_activated_row_is_tanh_of_scalars_and_gumbel_softmax_within_each_one_hot():
+  rng = np.random.default_rng(2)
+  logits = rng.normal(size=(3, 11)) * 2
+  noise = np.asarray(ctgan.gumbel_noise(layers.row_keys(jnp.asarray(logits, jnp.float32)), 11))
+  tau = 0.5
+  want = np.zeros_like(logits)
+  jacobian = np.zeros((3, 11, 11))  # d out[i, a] / d logits[i, b], zero across spans.
+  for start, size, kind in SPANS:
+    cut = slice(start, start + size)
+    if kind == 'scalar':
+      want[:, cut] = np.tanh(logits[:, cut])
+      jacobian[:, cut, cut] = (1 - want[:, cut] ** 2)[:, :, None]
+    else:
+      e = np.exp((logits[:, cut] + noise[:, cut]) / tau)
+      p = e / e.sum(axis=1, keepdims=True)
+      want[:, cut] = p
+      jacobian[:, cut, cut] = (np.einsum('ij,jk->ijk', p, np.eye(size))
+                               - np.einsum('ij,ik->ijk', p, p)) / tau
+  activate = lambda x, n: ctgan.activate(x, n, SPANS, tau)  # noqa: E731
+  x, noise = jnp.asarray(logits, jnp.float32), jnp.asarray(noise)
+  np.testing.assert_allclose(activate(x, noise), want, rtol=1e-5, atol=1e-6)
+  got = jax.vmap(jax.jacobian(lambda row, n: activate(row[None], n[None])[0]))(x, noise)
+  np.testing.assert_allclose(got, jacobian, rtol=1e-4, atol=1e-6)
+
+
 def _torch_ctgan_generator_params(z_dim, conditions, widths, data_dim):
   """CTGAN's Generator(embedding_dim + cond_dim, generator_dim, data_dim): Residual blocks
   of Linear(i, o) + BatchNorm1d(o), the input growing by o each block, then Linear; less

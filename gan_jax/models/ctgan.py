@@ -21,6 +21,7 @@ from typing import Any, Sequence
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from gan_jax.models import layers
 
@@ -34,13 +35,29 @@ def gumbel_softmax(logits, noise, tau):
   """Soft samples softmax((logits + g) / tau) for Gumbel noise g (gumbel_noise).
 
   Args:
-    logits: (rows, k).
-    noise: (rows, k) standard Gumbel noise.
+    logits: (..., k); an entry of -inf (padding) gets probability 0.
+    noise: (..., k) standard Gumbel noise.
     tau: the temperature (CTGAN: 0.2).
   Returns:
-    (rows, k) rows on the simplex; their argmax is a sample of softmax(logits).
+    (..., k) points on the simplex; their argmax is a sample of softmax(logits).
   """
   return jax.nn.softmax((logits.astype(jnp.float32) + noise) / tau, axis=-1)
+
+
+def _gather_table(spans):
+  """Static indices that gather one-hot spans ((start, size), ...) side by side.
+
+  XLA compiles one small program per slice of a per-span Python loop (a table of twenty
+  columns took seconds to compile), so the spans are gathered into one padded array instead.
+
+  Returns:
+    (index, valid): int (spans, K) row positions of each span's entries, K the largest
+    size, padded with the span's last position; bool (spans, K), False at the padding.
+  """
+  width = max(size for _, size in spans)
+  index = np.array([[start + min(j, size - 1) for j in range(width)] for start, size in spans])
+  valid = np.array([[j < size for j in range(width)] for _, size in spans])
+  return index, valid
 
 
 def condition_cross_entropy(logits, labels, condition_spans):
@@ -55,15 +72,43 @@ def condition_cross_entropy(logits, labels, condition_spans):
   Returns:
     The scalar mean cross-entropy.
   """
-  total, offset = jnp.zeros(labels.shape, jnp.float32), 0
-  for start, size in condition_spans:
-    span = logits[:, start:start + size].astype(jnp.float32)
-    local = labels - offset
-    mine = (local >= 0) & (local < size)
-    picked = jnp.take_along_axis(span, jnp.clip(local, 0, size - 1)[:, None], axis=1)[:, 0]
-    total += jnp.where(mine, jax.nn.logsumexp(span, axis=1) - picked, 0.0)
-    offset += size
-  return jnp.mean(total)
+  index, valid = _gather_table(condition_spans)
+  sizes = [size for _, size in condition_spans]
+  column = jnp.asarray(np.repeat(np.arange(len(sizes)), sizes))[labels]
+  position = jnp.asarray(np.concatenate([start + np.arange(size)
+                                         for start, size in condition_spans]))[labels]
+  logits = logits.astype(jnp.float32)
+  span = jnp.where(jnp.asarray(valid)[column],
+                   jnp.take_along_axis(logits, jnp.asarray(index)[column], axis=1), -jnp.inf)
+  picked = jnp.take_along_axis(logits, position[:, None], axis=1)[:, 0]
+  return jnp.mean(jax.nn.logsumexp(span, axis=1) - picked)
+
+
+def activate(logits, noise, spans, tau):
+  """The generator's output row: tanh of each scalar, the Gumbel-softmax of each one-hot.
+
+  Args:
+    logits: (rows, D) raw outputs.
+    noise: (rows, D) standard Gumbel noise (gumbel_noise).
+    spans: ((start, size, kind), ...) covering the row, kind 'scalar' or 'softmax'.
+    tau: the Gumbel-softmax temperature.
+  Returns:
+    (rows, D) float32.
+  """
+  logits = logits.astype(jnp.float32)
+  one_hots = [(start, size) for start, size, kind in spans if kind != 'scalar']
+  if not one_hots:
+    return jnp.tanh(logits)
+  index, valid = _gather_table(one_hots)
+  soft = gumbel_softmax(jnp.where(valid, logits[:, index], -jnp.inf), noise[:, index], tau)
+  # Each one-hot entry's place in the flattened (spans, K) soft samples.
+  flat = np.zeros(logits.shape[1], np.int32)
+  for s, (start, size) in enumerate(one_hots):
+    flat[start:start + size] = s * index.shape[1] + np.arange(size)
+  scalar = np.zeros(logits.shape[1], bool)
+  for start, size, kind in spans:
+    scalar[start:start + size] = kind == 'scalar'
+  return jnp.where(scalar, jnp.tanh(logits), soft.reshape(soft.shape[0], -1)[:, flat])
 
 
 def _condition(labels, num_conditions, dtype):
@@ -105,16 +150,8 @@ class CTGANGenerator(nn.Module):
     if labels is not None:
       self.sow('intermediates', 'condition_loss',
                condition_cross_entropy(logits, labels, self.condition_spans))
-    # One draw per row for the whole row (one generator to compile), sliced per one-hot.
-    noise = gumbel_noise(layers.row_keys(z), dim)
-    parts = []
-    for start, size, kind in self.spans:
-      span = logits[:, start:start + size]
-      if kind == 'scalar':
-        parts.append(jnp.tanh(span))
-      else:
-        parts.append(gumbel_softmax(span, noise[:, start:start + size], self.tau))
-    return jnp.concatenate(parts, axis=-1)
+    # One draw per row for the whole row (one generator to compile).
+    return activate(logits, gumbel_noise(layers.row_keys(z), dim), self.spans, self.tau)
 
 
 class CTGANCritic(nn.Module):
