@@ -155,6 +155,9 @@ Fields every experiment has:
       penalty differentiates the rows) or permuted (CTGAN's code: the fakes' conditions are
       a permutation of the real rows', and the penalty interpolates and differentiates the
       rows and their condition one-hots together).
+    weight_init: the networks' Linear layers start as flax's (lecun: truncated-normal weights
+      of variance 1 / fan_in, zero biases) or as PyTorch's, which CTGAN's code inherits
+      (pytorch: weights and biases uniform in +-1 / sqrt(fan_in)).
     eval_rows: synthetic rows per tabular evaluation (0: as many as the training rows).
     efficacy_max_rows: rows the ML-efficacy models train on (a fixed random subset of real
       and of synthetic rows when larger; 0: all).
@@ -287,7 +290,8 @@ def get_config():
       target='', categorical='', test_fraction=0.2, split_seed=0, missing='error', epochs=0,
       max_modes=10, weight_threshold=0.005, conditional=True, condition_weight=1.0,
       g_widths=(256, 256), d_widths=(256, 256), tau=0.2, dropout=0.5, eval_rows=0,
-      efficacy_max_rows=0, critic_conditions='shared'))
+      efficacy_max_rows=0, critic_conditions='shared',
+      weight_init='lecun'))
   c.g_ortho = 0.0
   c.biggan = ml_collections.ConfigDict(dict(shared_dim=128, attention_g=2, attention_d=1))
   c.d_drift = 0.0

@@ -5,7 +5,7 @@ import os
 
 from gan_jax import data, evaluate, models, objectives, optim
 from gan_jax.metrics import class_accuracy
-from gan_jax.models import biggan, layers, mlp
+from gan_jax.models import biggan, ctgan, layers, mlp
 
 
 class ConfigError(ValueError):
@@ -194,6 +194,7 @@ def _check_tabular(config):
     raise ConfigError("config.d_minibatch='stddev' is for image and MLP critics; the ctgan "
                       "critic takes 'none' or 'discrimination'")
   _check_choice(config, 'tabular.critic_conditions', ('shared', 'permuted'))
+  _check_choice(config, 'tabular.weight_init', ctgan.WEIGHT_INITS)
   if not isinstance(t.conditional, bool):
     raise ConfigError(f'config.tabular.conditional={t.conditional!r} must be True or False')
 

@@ -148,6 +148,29 @@ def test_critic_scores_packs_and_drops_units_only_when_training():
   assert np.all(np.asarray(features(False)) != 0)
 
 
+def test_pytorch_weight_init_is_nn_linears_uniform_in_one_over_root_fan_in():
+  g = ctgan.CTGANGenerator(SPANS, CONDITIONS, (64, 32), sync_batch_stats=False,
+                           weight_init='pytorch')
+  d = ctgan.CTGANCritic(num_conditions=6, widths=(64, 32), weight_init='pytorch')
+  z, y = jnp.zeros((12, 7)), jnp.arange(12) % 6
+  layers_of = lambda model, x: model.init(jax.random.PRNGKey(0), x, y)['params']  # noqa: E731
+  for params in (layers_of(g, z), layers_of(d, jnp.zeros((4, 33)))):
+    for layer in params.values():
+      if 'kernel' not in layer:
+        continue  # Batch norm.
+      w = np.asarray(layer['kernel'], np.float64)
+      bound = 1 / np.sqrt(w.shape[0])
+      assert np.all(np.abs(w) <= bound)
+      # Var U(-b, b) = b^2 / 3, to 5 standard errors (Var of s^2 ~ 4 b^4 / 45 / n).
+      assert abs(np.var(w) - bound ** 2 / 3) < 5 * np.sqrt(4 / 45 / w.size) * bound ** 2
+      if 'bias' in layer:
+        b = np.asarray(layer['bias'])
+        assert np.all(np.abs(b) <= bound) and np.any(b != 0)
+  lecun = ctgan.CTGANCritic(num_conditions=6, widths=(64, 32)).init(
+      jax.random.PRNGKey(0), jnp.zeros((4, 33)), y)['params']
+  assert all(np.all(layer['bias'] == 0) for layer in lecun.values())
+
+
 @pytest.mark.parametrize('wd', [0.0, 1e-2])
 def test_weight_decay_is_pytorchs_adam_coupled_l2(wd):
   # PyTorch's Adam(weight_decay=wd): g <- g + wd * p, then the Adam moments of g.

@@ -226,6 +226,8 @@ def test_bad_csv_tables_are_one_line_errors_naming_the_column(tmp_path, name, ch
     (dict(tabular_dropout=1.0), ['config.tabular.dropout=1.0']),
     (dict(tabular_critic_conditions='ctgan'), ["config.tabular.critic_conditions='ctgan'",
                                                'permuted, shared']),
+    (dict(tabular_weight_init='xavier'), ["config.tabular.weight_init='xavier'",
+                                          'lecun, pytorch']),
 ])
 def test_tabular_config_errors_name_the_field(overrides, expected):
   config = _tiny()

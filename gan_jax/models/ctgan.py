@@ -115,6 +115,22 @@ def _condition(labels, num_conditions, dtype):
   return jax.nn.one_hot(labels, num_conditions, dtype=dtype or jnp.float32)
 
 
+WEIGHT_INITS = ('lecun', 'pytorch')
+
+
+def _linear(features, fan_in, weight_init, dtype, use_bias=True):
+  """nn.Dense initialised as flax does ('lecun': truncated-normal weights of variance
+  1 / fan_in, zero biases) or as PyTorch's nn.Linear, which CTGAN's networks use
+  ('pytorch': weights and biases uniform in +-1 / sqrt(fan_in), a third of the variance)."""
+  if weight_init == 'lecun':
+    return nn.Dense(features, use_bias=use_bias, dtype=dtype)
+  bound = 1.0 / np.sqrt(fan_in)
+  uniform = lambda key, shape, dtype=jnp.float32: jax.random.uniform(  # noqa: E731
+      key, shape, dtype, -bound, bound)
+  return nn.Dense(features, use_bias=use_bias, dtype=dtype, kernel_init=uniform,
+                  bias_init=uniform)
+
+
 class CTGANGenerator(nn.Module):
   """Maps latents (rows, z_dim) and conditions (rows,) to encoded rows (rows, D).
 
@@ -126,6 +142,7 @@ class CTGANGenerator(nn.Module):
     tau: the Gumbel-softmax temperature.
     sync_batch_stats: average batch statistics over the 'data' mesh axis when training.
     dtype: the computation's dtype (None: the parameters'); outputs are float32.
+    weight_init: the Linear layers' initialisation, one of WEIGHT_INITS (see _linear).
   """
   spans: Sequence[Any]
   condition_spans: Sequence[Any]
@@ -133,6 +150,7 @@ class CTGANGenerator(nn.Module):
   tau: float = 0.2
   sync_batch_stats: bool = True
   dtype: Any = None
+  weight_init: str = 'lecun'
 
   @nn.compact
   def __call__(self, z, labels=None, train: bool = False):
@@ -142,11 +160,11 @@ class CTGANGenerator(nn.Module):
     for width in self.widths:
       # No bias: batch norm's shift replaces it (CTGAN's Linear has one, whose gradient is
       # zero but for rounding, which Adam's first steps would blow up to +-lr).
-      out = nn.Dense(width, use_bias=False, dtype=self.dtype)(h)
+      out = _linear(width, h.shape[-1], self.weight_init, self.dtype, use_bias=False)(h)
       out = layers.batch_norm(train=train, sync=self.sync_batch_stats, dtype=self.dtype)(out)
       h = jnp.concatenate([nn.relu(out), h.astype(out.dtype)], axis=-1)
     dim = sum(size for _, size, _ in self.spans)
-    logits = layers.full_precision(nn.Dense(dim, dtype=self.dtype)(h))
+    logits = layers.full_precision(_linear(dim, h.shape[-1], self.weight_init, self.dtype)(h))
     if labels is not None:
       self.sow('intermediates', 'condition_loss',
                condition_cross_entropy(logits, labels, self.condition_spans))
@@ -176,6 +194,7 @@ class CTGANCritic(nn.Module):
     dtype: the computation's dtype.
     fixed_statistics: hold the other examples fixed for differentiation (the penalties'
       critic, a clone with it set).
+    weight_init: the Linear layers' initialisation, one of WEIGHT_INITS (see _linear).
   """
   num_conditions: int = 0
   widths: Sequence[int] = (256, 256)
@@ -185,6 +204,7 @@ class CTGANCritic(nn.Module):
   minibatch_dim: int = 8
   dtype: Any = None
   fixed_statistics: bool = False
+  weight_init: str = 'lecun'
 
   @nn.compact
   def __call__(self, x, labels=None, train: bool = False, noise=None):
@@ -204,12 +224,12 @@ class CTGANCritic(nn.Module):
                                                      (sum(self.widths),)))(keys)
     offset = 0
     for width in self.widths:
-      h = nn.leaky_relu(nn.Dense(width, dtype=self.dtype)(h), 0.2)
+      h = nn.leaky_relu(_linear(width, h.shape[-1], self.weight_init, self.dtype)(h), 0.2)
       if keep is not None:
         h = jnp.where(keep[:, offset:offset + width], h / (1.0 - self.dropout),
                       0.0).astype(h.dtype)
       offset += width
-    out = nn.Dense(1, dtype=self.dtype)(h)[:, 0]
+    out = _linear(1, h.shape[-1], self.weight_init, self.dtype)(h)[:, 0]
     return layers.critic_head(self, h, out, minibatch=self.minibatch,
                               kernels=self.minibatch_kernels, dim=self.minibatch_dim,
                               fixed_statistics=self.fixed_statistics)
@@ -229,7 +249,8 @@ def build(config, layout):
   t, dtype = config.tabular, layers.compute_dtype(config)
   condition_spans = tuple(layout.condition_spans) if config.num_classes else ()
   generator = CTGANGenerator(tuple(layout.spans), condition_spans, tuple(t.g_widths), t.tau,
-                             config.sync_batch_stats, dtype)
+                             config.sync_batch_stats, dtype, weight_init=t.weight_init)
   critic = CTGANCritic(config.num_classes, tuple(t.d_widths), t.dropout, config.d_minibatch,
-                       config.minibatch_kernels, config.minibatch_dim, dtype)
+                       config.minibatch_kernels, config.minibatch_dim, dtype,
+                       weight_init=t.weight_init)
   return generator, critic
