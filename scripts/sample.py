@@ -51,6 +51,11 @@ _CONDITION = flags.DEFINE_string(
     'condition', None, 'Table runs: COLUMN=VALUE, every row generated for this category of '
     'a categorical column (CTGAN\'s conditional sampling; default: conditions drawn as the '
     'data has them).')
+_FREQUENCY = flags.DEFINE_string(
+    'condition_frequency', 'data', "Table runs: how each row's condition is drawn. data: a "
+    'categorical column uniformly, then its category by frequency, so the rows follow the '
+    "data's distribution; log: by log-frequency, training-by-sampling's distribution, which "
+    "ctgan's sample() also uses: rare categories come out more often than in the data.")
 _PSI = flags.DEFINE_float(
     'psi', None, 'StyleGAN2 runs: the truncation psi of every picture, w_avg + psi (w - w_avg) '
     "(0 <= psi < 2; default: the run's config.stylegan.truncation_psi).")
@@ -87,6 +92,9 @@ def main(argv):
   if stylish and config.model != 'stylegan2':
     sys.exit(f'error: --psi and --style_grids are for StyleGAN2 runs; this run has '
              f'model={config.model!r}')
+  if _FREQUENCY.value not in ('data', 'log'):
+    sys.exit(f'error: --condition_frequency={_FREQUENCY.value!r} is not allowed; choose one '
+             'of: data, log')
   if _PSI.value is not None and not 0.0 <= _PSI.value < 2.0:
     sys.exit(f'error: --psi={_PSI.value} must be in [0, 2)')
   existing = [p for p in _outputs(config) if os.path.exists(p)]
@@ -116,8 +124,9 @@ def main(argv):
   if hasattr(run.dataset, 'transformer'):
     _write_table(run, state)
     return
-  if _CONDITION.value is not None:
-    sys.exit('error: --condition is for table runs (model=ctgan); use --label for classes')
+  if _CONDITION.value is not None or _FREQUENCY.value != 'data':
+    sys.exit('error: --condition and --condition_frequency are for table runs (model=ctgan); '
+             'use --label for classes')
   z = jax.random.normal(jax.random.PRNGKey(_SEED.value), (_NUM.value, config.z_dim))
   labels = None
   if config.num_classes:
@@ -175,8 +184,10 @@ def _write_table(run, state):
       condition = run.dataset.condition_of(column, value)
     except ValueError as e:
       sys.exit(f'error: --condition: {e}')
+  logits = (run.dataset.train_logits if _FREQUENCY.value == 'log'
+            else run.dataset.sample_logits)
   z, labels = synthesis.draw_inputs(jax.random.PRNGKey(_SEED.value), _NUM.value,
-                                    run.config.z_dim, run.dataset.sample_logits, condition)
+                                    run.config.z_dim, logits, condition)
   frame = synthesis.make_table_sampler(run.dataset, run.g_model, run.mesh, z, labels)(state)
   os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
   frame.to_csv(path, index=False)

@@ -6,11 +6,14 @@ batch, on this machine: ML efficacy, quality score, detection and wall time, sid
     --tables=german,abalone,cps1988 --seeds=0,1,2,3,4 --out=runs/tabular_baselines
 
 For each table: trains configs/ctgan.py:TABLE with gan_jax (python -m gan_jax.main), samples
-as many rows as the training split (scripts/sample.py), fits and samples the ctgan package on
+as many rows as the training split (scripts/sample.py), samples the same run again with
+ctgan's condition distribution (side gan_jax_log_frequency: ctgan's sample() draws each row's
+condition by log-frequency, not by the data's frequency, which favours rare categories and
+with them the F1 score of a rare target class), fits and samples the ctgan package on
 the same training split with the same settings (scripts/ctgan_peer.py, in --peer_python's
-environment), then scores both synthetic tables with gan_jax.tabular.report against the
+environment), then scores every side's synthetic table with gan_jax.tabular.report against the
 same real training and test rows, once per training seed. Writes
-OUT/TABLE/seedK/{gan_jax,ctgan}/report.md, OUT/results.json (every seed's figures, and their
+OUT/TABLE/seedK/SIDE/report.md, OUT/results.json (every seed's figures, and their
 mean and standard deviation) and prints a markdown table of mean +- std over the seeds. Wall
 time is each side's training: gan_jax's summary seconds (loading, the transformer's fit,
 compilation, training, checkpoints) against ctgan's fit (its transformer's fit and
@@ -31,7 +34,10 @@ from gan_jax.tabular import report, tables
 _PEER = flags.DEFINE_string('peer_python', '', 'A Python with the ctgan package.')
 _TABLES = flags.DEFINE_list('tables', ['german', 'abalone', 'cps1988'], 'Tables to run.')
 _EPOCHS = flags.DEFINE_integer('epochs', 300, "Both sides' epochs (CTGAN's default 300).")
-_SIDES = flags.DEFINE_list('sides', ['gan_jax', 'ctgan'], 'Which to run: gan_jax, ctgan.')
+SIDES = ('gan_jax', 'gan_jax_log_frequency', 'ctgan')
+_SIDES = flags.DEFINE_list(
+    'sides', list(SIDES), 'Which to run: gan_jax; gan_jax_log_frequency, the same run '
+    "sampled with ctgan's condition distribution (needs the gan_jax side); ctgan.")
 _SEEDS = flags.DEFINE_list('seeds', ['0'], 'Training seeds of both sides, one run each '
                            '(the split is fixed).')
 _OUT = flags.DEFINE_string('out', None, 'Output folder (must not hold results.json).')
@@ -57,12 +63,29 @@ def _gan_jax(table, out, seed):
   _run([sys.executable, '-m', 'gan_jax.main', f'--config=configs/ctgan.py:{table.name}',
         f'--workdir={workdir}', '--config.evals=()', f'--config.seed={seed}',
         f'--config.tabular.epochs={_EPOCHS.value}'], os.path.join(out, 'gan_jax_train.log'))
-  with open(os.path.join(workdir, 'summary.json'), encoding='utf-8') as f:
+  return _sampled(table, out, seed, 'gan_jax', 'data')
+
+
+def _gan_jax_log_frequency(table, out, seed):
+  """The gan_jax side's run sampled as ctgan's sample() samples: conditions by
+  log-frequency (scripts/sample.py --condition_frequency=log)."""
+  return _sampled(table, out, seed, 'gan_jax_log_frequency', 'log')
+
+
+def _sampled(table, out, seed, side, frequency):
+  """The gan_jax run of `out` sampled with conditions by `frequency`, as many rows as the
+  training split; returns (synthetic frame, its training seconds)."""
+  workdir = os.path.join(out, 'gan_jax', 'run')
+  summary = os.path.join(workdir, 'summary.json')
+  if not os.path.isfile(summary):
+    sys.exit(f'error: --sides={side} samples the gan_jax side\'s run, and {summary} does not '
+             'exist; run the gan_jax side too')
+  with open(summary, encoding='utf-8') as f:
     seconds = json.load(f)['seconds']
-  rows = os.path.join(out, 'gan_jax', 'rows')
+  rows = os.path.join(out, side, 'rows')
   _run([sys.executable, 'scripts/sample.py', f'--workdir={workdir}',
-        f'--num={len(table.train)}', f'--out={rows}', f'--seed={seed}'],
-       os.path.join(out, 'gan_jax_sample.log'))
+        f'--num={len(table.train)}', f'--out={rows}', f'--seed={seed}',
+        f'--condition_frequency={frequency}'], os.path.join(out, f'{side}_sample.log'))
   return pd.read_csv(rows + '.csv'), seconds
 
 
@@ -136,10 +159,10 @@ def main(argv):
   results_path = os.path.join(_OUT.value, 'results.json')
   if os.path.exists(results_path):
     sys.exit(f'error: {results_path} exists; pass another --out (nothing was overwritten)')
-  unknown = sorted(set(_SIDES.value) - {'gan_jax', 'ctgan'})
+  unknown = sorted(set(_SIDES.value) - set(SIDES))
   if unknown:
-    sys.exit(f'error: --sides={",".join(_SIDES.value)}: {unknown[0]!r} is neither gan_jax '
-             'nor ctgan')
+    sys.exit(f'error: --sides={",".join(_SIDES.value)}: {unknown[0]!r} is not one of '
+             f'{", ".join(SIDES)}')
   if 'ctgan' in _SIDES.value and not os.access(_PEER.value, os.X_OK):
     sys.exit(f'error: --peer_python={_PEER.value} is not an executable')
   seeds = _seeds()
@@ -150,7 +173,8 @@ def main(argv):
     except tables.TableError as e:
       sys.exit(f'error: --tables: {e}')
     results[name] = {}
-    for side, make in (('gan_jax', _gan_jax), ('ctgan', _ctgan)):
+    for side, make in (('gan_jax', _gan_jax),
+                       ('gan_jax_log_frequency', _gan_jax_log_frequency), ('ctgan', _ctgan)):
       if side not in _SIDES.value:
         continue
       per_seed = {}

@@ -1,13 +1,20 @@
-"""Samples a trained tabular run two ways and scores both: with batch norm's running averages
-(gan_jax's sampling) and with each batch's own statistics (ctgan's `sample()`, which never
-puts its generator in eval mode).
+"""Samples a trained tabular run four ways and scores each: gan_jax's sampling against the
+two things ctgan's `sample()` does differently.
 
   python scripts/tabular_sampling_probe.py --workdir=runs/ctgan_default --out=runs/probe
 
-The same latents and conditions feed both ways: as many batches of the run's batch size as
-cover the training split's rows, truncated to that many rows (as ctgan draws whole batches).
-Writes OUT/{running_averages,batch_statistics}/report.md (gan_jax.tabular.report against
-the run's own training and test splits) and OUT/probe.json, and prints both ways' figures.
+- Batch norm: the running averages (gan_jax) or each batch's own statistics (ctgan never
+  puts its generator in eval mode).
+- Conditions: drawn as the data has them, a column uniformly and then a category by its
+  frequency (gan_jax), or by training-by-sampling's log-frequency (ctgan: its
+  `sample_original_condvec` normalises `_discrete_column_category_prob`, which holds the
+  log-frequency probabilities when `log_frequency` is on, its default).
+
+The same latents feed every way, and the same conditions both batch-norm ways: as many
+batches of the run's batch size as cover the training split's rows, truncated to that many
+rows (as ctgan draws whole batches). Writes OUT/WAY/report.md (gan_jax.tabular.report against
+the run's own training and test splits; WAY is e.g. running_averages+data_frequency) and
+OUT/probe.json, and prints every way's figures.
 """
 import json
 import math
@@ -80,17 +87,23 @@ def main(argv):
   table = run.dataset.table  # The run's own splits.
   n = len(table.train)
   drawn = math.ceil(n / config.batch_size) * config.batch_size
-  z, labels = synthesis.draw_inputs(jax.random.PRNGKey(_SEED.value), drawn, config.z_dim,
-                                    run.dataset.sample_logits)
   results = {}
-  for name, rows in zip(('running_averages', 'batch_statistics'),
-                        _rows_both_ways(run, z, labels)):
-    frame = run.dataset.transformer.inverse(rows[:n])
-    numbers = report.write_report(os.path.join(_OUT.value, name), table.train,
-                                  frame[list(table.train.columns)], table.test,
-                                  table.categorical, table.target, table.task, seed=_SEED.value)
-    results[name] = {k: v for k, v in numbers.items() if isinstance(v, float)}
-    print(f'{name}: ' + ' '.join(f'{k}={results[name][k]:.4f}' for k in SHOWN), flush=True)
+  draws = [('data_frequency', run.dataset.sample_logits)]
+  if run.dataset.train_logits is not None:  # A conditional run.
+    draws.append(('log_frequency', run.dataset.train_logits))
+  for conditions, logits in draws:
+    z, labels = synthesis.draw_inputs(jax.random.PRNGKey(_SEED.value), drawn, config.z_dim,
+                                      logits)
+    for statistics, rows in zip(('running_averages', 'batch_statistics'),
+                                _rows_both_ways(run, z, labels)):
+      name = f'{statistics}+{conditions}'
+      frame = run.dataset.transformer.inverse(rows[:n])
+      numbers = report.write_report(os.path.join(_OUT.value, name), table.train,
+                                    frame[list(table.train.columns)], table.test,
+                                    table.categorical, table.target, table.task,
+                                    seed=_SEED.value)
+      results[name] = {k: v for k, v in numbers.items() if isinstance(v, float)}
+      print(f'{name}: ' + ' '.join(f'{k}={results[name][k]:.4f}' for k in SHOWN), flush=True)
   with open(out_json, 'w', encoding='utf-8') as f:
     json.dump(results, f, indent=2)
 

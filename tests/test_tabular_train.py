@@ -181,6 +181,15 @@ def test_smoke_run_evaluates_checkpoints_and_samples_a_csv(tmp_path):
   assert bad.returncode != 0
   assert "error: --condition: 'castle' is not a category of 'housing'" in bad.stderr
   assert 'free, own, rent' in bad.stderr
+  # Conditions drawn by log-frequency, as ctgan's sample() draws them.
+  log = subprocess.run(cmd[:3] + ['--num=30', f'--out={out}_log', '--condition_frequency=log'],
+                       cwd=ROOT, capture_output=True, text=True, timeout=300, env=run_env())
+  assert log.returncode == 0, log.stderr[-2000:]
+  assert len(pd.read_csv(f'{out}_log.csv')) == 30
+  bad = subprocess.run(cmd[:4] + [f'--out={out}_bad', '--condition_frequency=uniform'],
+                       cwd=ROOT, capture_output=True, text=True, timeout=300, env=run_env())
+  assert bad.returncode != 0 and bad.stderr.strip().splitlines()[-1] == (
+      "error: --condition_frequency='uniform' is not allowed; choose one of: data, log")
 
 
 def _write(tmp_path, frame):
