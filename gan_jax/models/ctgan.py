@@ -47,8 +47,9 @@ def gumbel_softmax(logits, noise, tau):
 def _gather_table(spans):
   """Static indices that gather one-hot spans ((start, size), ...) side by side.
 
-  XLA compiles one small program per slice of a per-span Python loop (a table of twenty
-  columns took seconds to compile), so the spans are gathered into one padded array instead.
+  A Python loop of slices, one per span, made the train step many small kernels (german's
+  13 spans: 6.9 s of XLA:CPU compilation against 2.6 s gathered), so the spans are gathered
+  into one padded array instead.
 
   Returns:
     (index, valid): int (spans, K) row positions of each span's entries, K the largest
