@@ -30,6 +30,7 @@ import numpy as np
 from gan_jax import checkpoint, data, evaluate, progress, seeds, state as state_lib, train
 from gan_jax import writers
 from gan_jax.models import stylegan2
+from gan_jax.tabular import synthesis
 
 _WORKDIR = flags.DEFINE_string('workdir', None, 'A run directory with config.json and '
                                'checkpoints/.')
@@ -92,9 +93,9 @@ def main(argv):
   if stylish and config.model != 'stylegan2':
     sys.exit(f'error: --psi and --style_grids are for StyleGAN2 runs; this run has '
              f'model={config.model!r}')
-  if _FREQUENCY.value not in ('data', 'log'):
+  if _FREQUENCY.value not in synthesis.CONDITION_FREQUENCIES:
     sys.exit(f'error: --condition_frequency={_FREQUENCY.value!r} is not allowed; choose one '
-             'of: data, log')
+             f'of: {", ".join(synthesis.CONDITION_FREQUENCIES)}')
   if _PSI.value is not None and not 0.0 <= _PSI.value < 2.0:
     sys.exit(f'error: --psi={_PSI.value} must be in [0, 2)')
   existing = [p for p in _outputs(config) if os.path.exists(p)]
@@ -170,7 +171,6 @@ def _outputs(config):
 
 def _write_table(run, state):
   """Writes OUT.csv: --num synthetic rows decoded to the table's columns."""
-  from gan_jax.tabular import synthesis  # pylint: disable=import-outside-toplevel
   path = _OUT.value + '.csv'
   if _LABEL.value is not None:
     sys.exit('error: --label is for class-conditional image models; a table run takes '
@@ -184,10 +184,10 @@ def _write_table(run, state):
       condition = run.dataset.condition_of(column, value)
     except ValueError as e:
       sys.exit(f'error: --condition: {e}')
-  logits = (run.dataset.train_logits if _FREQUENCY.value == 'log'
-            else run.dataset.sample_logits)
   z, labels = synthesis.draw_inputs(jax.random.PRNGKey(_SEED.value), _NUM.value,
-                                    run.config.z_dim, logits, condition)
+                                    run.config.z_dim,
+                                    synthesis.condition_logits(run.dataset, _FREQUENCY.value),
+                                    condition)
   frame = synthesis.make_table_sampler(run.dataset, run.g_model, run.mesh, z, labels)(state)
   os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
   frame.to_csv(path, index=False)

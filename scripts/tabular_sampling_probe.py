@@ -88,15 +88,14 @@ def main(argv):
   n = len(table.train)
   drawn = math.ceil(n / config.batch_size) * config.batch_size
   results = {}
-  draws = [('data_frequency', run.dataset.sample_logits)]
-  if run.dataset.train_logits is not None:  # A conditional run.
-    draws.append(('log_frequency', run.dataset.train_logits))
-  for conditions, logits in draws:
+  # An unconditional run has no conditions to draw: one way of drawing them.
+  frequencies = synthesis.CONDITION_FREQUENCIES if run.dataset.num_classes else ('data',)
+  for frequency in frequencies:
     z, labels = synthesis.draw_inputs(jax.random.PRNGKey(_SEED.value), drawn, config.z_dim,
-                                      logits)
+                                      synthesis.condition_logits(run.dataset, frequency))
     for statistics, rows in zip(('running_averages', 'batch_statistics'),
                                 _rows_both_ways(run, z, labels)):
-      name = f'{statistics}+{conditions}'
+      name = f'{statistics}+{frequency}_frequency'
       frame = run.dataset.transformer.inverse(rows[:n])
       numbers = report.write_report(os.path.join(_OUT.value, name), table.train,
                                     frame[list(table.train.columns)], table.test,

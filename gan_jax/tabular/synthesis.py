@@ -5,6 +5,25 @@ import numpy as np
 from gan_jax import evaluate
 
 
+# How synthetic rows' conditions are drawn: 'data', as the data has them (a column uniformly,
+# then a category by its frequency), or 'log', by training-by-sampling's log-frequency, as
+# ctgan's sample() draws them (rare categories more often than in the data).
+CONDITION_FREQUENCIES = ('data', 'log')
+
+
+def condition_logits(dataset, frequency):
+  """The log-probabilities to draw a table's synthetic conditions from.
+
+  Args:
+    dataset: the TableData.
+    frequency: one of CONDITION_FREQUENCIES.
+  Returns:
+    dataset.sample_logits for 'data', dataset.train_logits for 'log'; None for an
+    unconditional run.
+  """
+  return dataset.train_logits if frequency == 'log' else dataset.sample_logits
+
+
 def draw_inputs(key, num_rows, z_dim, condition_logits=None, condition=None):
   """Latents and conditions for `num_rows` synthetic rows.
 
