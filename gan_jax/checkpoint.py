@@ -20,7 +20,8 @@ SAFE_OVERRIDES = frozenset({'num_steps', 'log_every', 'eval_every', 'checkpoint_
                             # Streamed or in memory, the batches are the same (data/stream.py).
                             'data_stream', 'data_memory_mb', 'data_workers'})
 # Fields added after runs were checkpointed without them, with the value that behaves as
-# those runs did: an absent field equal to it is no change.
+# those runs did (configs/default.py's default): an absent field equal to it is no change,
+# and a run read by a script gets it.
 ADDED_FIELDS = {'data_flip': False, 'data_crop_scale': 1.0, 'stylegan.w_dim': 512,
                 'stylegan.mapping_layers': 8, 'stylegan.mapping_lr_mul': 0.01,
                 'stylegan.mixing_prob': 0.9, 'stylegan.w_avg_beta': 0.995,
@@ -28,7 +29,9 @@ ADDED_FIELDS = {'data_flip': False, 'data_crop_scale': 1.0, 'stylegan.w_dim': 51
                 'stylegan.pl_every': 4, 'stylegan.pl_decay': 0.01, 'g_ortho': 0.0,
                 'biggan.shared_dim': 128, 'biggan.attention_g': 2, 'biggan.attention_d': 1,
                 'd_drift': 0.0, 'progan.stable_steps': 2_000, 'progan.fade_steps': 2_000,
-                'progan.reset_optimizer': True}
+                'progan.reset_optimizer': True, 'tabular.critic_conditions': 'shared',
+                'tabular.weight_init': 'lecun', 'data_stream': 'auto',
+                'data_memory_mb': 4096.0, 'data_workers': 0}
 
 
 class CheckpointError(RuntimeError):
@@ -61,7 +64,8 @@ def incompatible_fields(saved_config, config):
 
 
 def read_run_config(workdir):
-  """The resolved config a run wrote to WORKDIR/config.json, for the scripts that read runs.
+  """The resolved config a run wrote to WORKDIR/config.json, for the scripts that read runs;
+  the fields of ADDED_FIELDS that a run older than them lacks get their old behaviour's value.
 
   Raises:
     CheckpointError: `workdir` is not a run directory.
@@ -70,7 +74,14 @@ def read_run_config(workdir):
   if not os.path.isfile(path):
     raise CheckpointError(f'{path} does not exist: --workdir must be a run directory')
   with open(path, encoding='utf-8') as f:
-    return ml_collections.ConfigDict(json.load(f))
+    saved = json.load(f)
+  for name, value in ADDED_FIELDS.items():  # A run older than the field behaves as its value.
+    *sections, field = name.split('.')
+    parent = saved
+    for section in sections:
+      parent = parent.setdefault(section, {})
+    parent.setdefault(field, value)
+  return ml_collections.ConfigDict(saved)
 
 
 def missing_field_message(workdir, error):

@@ -47,7 +47,10 @@ def _restored_run(workdir):
   if config.model != 'ctgan':
     sys.exit(f'error: --workdir={workdir} holds a model={config.model!r} run; the probe '
              'samples tabular (model=ctgan) runs')
-  run = train.Run(config)
+  try:
+    run = train.Run(config)
+  except (AttributeError, KeyError) as e:
+    sys.exit(f'error: {checkpoint.missing_field_message(workdir, e)}')
   ckpt = checkpoint.Checkpointer(workdir, config)
   try:
     if ckpt.latest_step() is None:

@@ -1,5 +1,6 @@
 """Reliability: exact resume after SIGKILL and SIGTERM, partial and corrupt checkpoints,
 refused config changes, the NaN guard, and bad workdirs that lose nothing."""
+import functools
 import json
 import os
 import shutil
@@ -13,6 +14,7 @@ import numpy as np
 import optax
 import pytest
 
+from configs import default
 from gan_jax import checkpoint, optim, train
 from tests.conftest import ROOT, run_env
 from tests.helpers import restored_state, tiny_config
@@ -201,6 +203,15 @@ def _expect_one_line_error(workdir, args, *parts):
 
 
 TINY = ['--config=configs/quickstart.py:smoke', '--config.num_steps=10']
+
+
+def test_each_field_added_after_runs_existed_is_registered_with_its_default():
+  # A run older than a field behaves as the field's default (the convention of every added
+  # field), so its registered value must be that default: resume compares with it, and
+  # the scripts that read a run fill it in.
+  defaults = default.get_config()
+  for name, value in checkpoint.ADDED_FIELDS.items():
+    assert functools.reduce(getattr, name.split('.'), defaults) == value, name
 
 
 def test_resume_with_a_structure_changing_config_is_refused(tmp_path):

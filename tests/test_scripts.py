@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from gan_jax import evaluate, train
+from gan_jax import checkpoint, evaluate, train
 from tests.conftest import ROOT, run_env
 from tests.helpers import tiny_config
 
@@ -181,6 +181,32 @@ def test_evaluate_refuses_bad_input_in_one_line(smoke_run, args, expected):
   assert proc.returncode != 0 and len(lines) == 1, proc.stderr[-2000:]
   for part in expected:
     assert part in lines[0]
+
+
+def _strip_added_fields(config):
+  """`config` as a run older than every field of checkpoint.ADDED_FIELDS wrote it."""
+  for name in checkpoint.ADDED_FIELDS:
+    *sections, field = name.split('.')
+    parents = [config]
+    for section in sections:
+      parents.append(parents[-1][section])
+    del parents[-1][field]
+    if sections and not parents[-1]:  # A section that came with its fields.
+      del parents[-2][sections[-1]]
+  return config
+
+
+@pytest.mark.xdist_group('scripts_smoke_run')
+def test_a_run_older_than_the_added_fields_samples_as_it_did(smoke_run, tmp_path):
+  old = tmp_path / 'old'
+  shutil.copytree(smoke_run, old)
+  for path in [old / 'config.json', *old.glob('checkpoints/*/config/metadata')]:
+    path.write_text(json.dumps(_strip_added_fields(json.loads(path.read_text()))))
+  for workdir, out in ((smoke_run, 'new'), (old, 'old')):
+    proc = _sample(f'--workdir={workdir}', '--num=50', f'--out={tmp_path / out}')
+    assert proc.returncode == 0, proc.stderr[-2000:]
+  np.testing.assert_array_equal(np.load(tmp_path / 'old.npz')['samples'],
+                                np.load(tmp_path / 'new.npz')['samples'])
 
 
 @pytest.mark.parametrize('script', ['sample.py', 'evaluate.py'])
