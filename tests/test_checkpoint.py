@@ -15,7 +15,7 @@ import optax
 import pytest
 
 from configs import default
-from gan_jax import checkpoint, optim, train
+from gan_jax import checkpoint, optim, parallel, train
 from tests.conftest import ROOT, run_env
 from tests.helpers import restored_state, tiny_config
 
@@ -212,6 +212,31 @@ def test_each_field_added_after_runs_existed_is_registered_with_its_default():
   defaults = default.get_config()
   for name, value in checkpoint.ADDED_FIELDS.items():
     assert functools.reduce(getattr, name.split('.'), defaults) == value, name
+
+
+def test_saving_a_replicated_state_on_8_cpu_devices_compiles_no_program(tmp_path):
+  # Orbax's replica-parallel saving would compile a slicing program per array shape and
+  # device; the devices of a CPU share one memory, so gan_jax saves each array whole.
+  config = tiny_config()
+  run = train.Run(config)
+  assert run.mesh.size == 8
+  parallel.fetch(checkpoint._all_finite(run.state))  # The NaN guard's own compile.
+  compiles = []
+
+  def listen(event, seconds, **kwargs):
+    del seconds, kwargs
+    compiles.extend([event] if event == '/jax/core/compile/backend_compile_duration' else [])
+
+  jax.monitoring.register_event_duration_secs_listener(listen)
+  try:
+    ckpt = checkpoint.Checkpointer(str(tmp_path), config)
+    assert ckpt.save(3, run.state)
+    ckpt.close()
+  finally:
+    jax.monitoring.unregister_event_duration_listener(listen)
+  assert not compiles
+  jax.tree.map(np.testing.assert_array_equal, restored_state(config, str(tmp_path)),
+               parallel.fetch(run.state))
 
 
 def test_resume_with_a_structure_changing_config_is_refused(tmp_path):
