@@ -225,7 +225,8 @@ def test_saving_a_replicated_state_on_8_cpu_devices_compiles_no_program(tmp_path
 
   def listen(event, seconds, **kwargs):
     del seconds, kwargs
-    compiles.extend([event] if event == '/jax/core/compile/backend_compile_duration' else [])
+    if event == '/jax/core/compile/backend_compile_duration':
+      compiles.append(event)
 
   jax.monitoring.register_event_duration_secs_listener(listen)
   try:
