@@ -56,6 +56,15 @@ def _accuracy(real_logits, fake_logits, threshold):
   return 0.5 * (jnp.mean(real_logits > threshold) + jnp.mean(fake_logits < threshold))
 
 
+def _step_keys(key):
+  """The keys of one step's draws, as many as its options take: the first 16 are the split
+  every run has drawn from, so a draw added after them leaves existing seeds' draws as they
+  were."""
+  while True:
+    yield from jax.random.split(key, 16)
+    key = jax.random.fold_in(key, 16)
+
+
 def _when(measure, compute):
   """The measurements `compute()` returns (a dict of arrays), computed only where `measure`
   holds: a Python bool decides while tracing, a traced one at run time through `lax.cond`.
@@ -351,6 +360,16 @@ class StepFunctions:
     state, g_m = self.g_update(state, generator_inputs, measure)
     return state, {**d_m, **g_m}
 
+  def label_critic_fakes(self, inputs):
+    """Sets the labels of the critic's fakes from the real ones, where the config asks:
+    the same labels (fakes_for_real_labels) or their permutation (permuted conditions,
+    popping draw_randomness's inputs['permutation']). `inputs` holds 'y' of shape
+    (updates, batch_size); it is changed in place."""
+    if self.fakes_for_real_labels:
+      inputs['y_fake'] = inputs['y']
+    if self.permuted_conditions:
+      inputs['y_fake'] = jnp.take_along_axis(inputs['y'], inputs.pop('permutation'), axis=1)
+
   def draw_randomness(self, state, batch_size, sample_shape):
     """Latents, fake labels, penalty weights and noise of step `state.step`, global batch.
 
@@ -362,10 +381,11 @@ class StepFunctions:
       (critic_inputs, generator_inputs, unroll_inputs) dicts without the real data;
       unroll_inputs is None unless the GAN is unrolled. With permuted conditions,
       critic_inputs['permutation'] (n_critic, batch_size) orders the real labels into the
-      critic's fake labels.
+      critic's fake labels, and unroll_inputs['permutation'] (unrolled_steps, batch_size)
+      those of the unrolled updates.
     """
     c = self.config
-    keys = iter(jax.random.split(jax.random.fold_in(state.key, state.step), 16))
+    keys = _step_keys(jax.random.fold_in(state.key, state.step))
     n_d, k = c.n_critic, c.unrolled_steps
 
     def labels(shape):
@@ -397,10 +417,17 @@ class StepFunctions:
       critic['noise_real'] = noise((n_d, batch_size))
       critic['noise_fake'] = noise((n_d, batch_size))
       generator['noise'] = noise((batch_size,))
-    if self.permuted_conditions:  # Drawn last: the other draws keep their keys.
-      critic['permutation'] = jax.vmap(lambda k: jax.random.permutation(k, batch_size))(
-          jax.random.split(next(keys), n_d))
-    return critic, generator, (critic_like(k) if k else None)
+
+    def permutations(n):
+      return jax.vmap(lambda key: jax.random.permutation(key, batch_size))(
+          jax.random.split(next(keys), n))
+
+    if self.permuted_conditions:  # Drawn late: the other draws keep their keys.
+      critic['permutation'] = permutations(n_d)
+    unroll = critic_like(k) if k else None
+    if unroll is not None and self.permuted_conditions:
+      unroll['permutation'] = permutations(k)
+    return critic, generator, unroll
 
 
 def make_train_step(config, g_model, d_model, g_tx, d_tx, mesh, label_logits=None,
@@ -455,17 +482,12 @@ def make_train_step(config, g_model, d_model, g_tx, d_tx, mesh, label_logits=Non
     if config.num_classes:
       critic_inputs['y'] = batch['y'][:n]
       generator_inputs['y'] = batch['y'][n - 1]
-      if fns.fakes_for_real_labels:
-        critic_inputs['y_fake'] = critic_inputs['y']
-      if fns.permuted_conditions:
-        critic_inputs['y_fake'] = jnp.take_along_axis(
-            critic_inputs['y'], critic_inputs.pop('permutation'), axis=1)
+      fns.label_critic_fakes(critic_inputs)
     if unroll is not None:  # Fresh real batches for the unrolled critic updates.
       unroll['x'] = batch['x'][n:]
       if config.num_classes:
         unroll['y'] = batch['y'][n:]
-        if fns.fakes_for_real_labels:
-          unroll['y_fake'] = unroll['y']
+        fns.label_critic_fakes(unroll)
       generator_inputs['unroll'] = unroll
     state, measurements = sharded_step(state, critic_inputs, generator_inputs, measure)
     state = state.replace(step=state.step + 1)

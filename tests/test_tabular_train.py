@@ -136,6 +136,51 @@ def test_permuted_conditions_pair_real_rows_with_fakes_of_other_conditions_as_ct
   _assert_same_state(config, one, eight)
 
 
+def test_an_unrolled_critic_with_permuted_conditions_permutes_each_unrolled_batch():
+  # The unrolled critic updates (Metz et al.) are the critic's own updates looked ahead, so
+  # with permuted conditions their fakes get a permutation of their real rows' conditions.
+  config = _tiny(batch_size=80, pac=5, unrolled_steps=1)
+  config.tabular.critic_conditions = 'permuted'
+  run = train.Run(config, mesh=parallel.make_mesh(jax.devices()[:1]))
+  fns = steps.StepFunctions(config, run.g_model, run.d_model, *optim.build(config),
+                            run.dataset.train_logits)
+  batch = run.dataset.batch_at(0)  # The critic's batch, then the unrolled update's.
+  critic, generator, unroll = fns.draw_randomness(run.state, 80, batch['x'].shape[2:])
+  for inputs, rows in ((critic, slice(0, 1)), (unroll, slice(1, 2))):
+    permutation = inputs.pop('permutation')
+    np.testing.assert_array_equal(np.sort(permutation, axis=1), [np.arange(80)])
+    inputs.update(x=batch['x'][rows], y=batch['y'][rows],
+                  y_fake=jnp.take_along_axis(batch['y'][rows], permutation, axis=1))
+  generator.update(x=batch['x'][0], y=batch['y'][0], unroll=unroll)
+  step = lambda s, c, g: fns.per_device_step(s, c, g)[0]  # noqa: E731
+  expected = parallel.fetch(jax.jit(jax.shard_map(
+      step, mesh=run.mesh, in_specs=P(), out_specs=P(), check_vma=False))(
+          run.state, critic, generator))
+  one = parallel.fetch(run.train_step(run.state, batch)[0])  # Donates run.state: last.
+  for a, b in zip(jax.tree.leaves(one.g_params), jax.tree.leaves(expected.g_params)):
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_every_option_that_draws_randomness_at_once_still_builds_a_step():
+  # Seventeen draws a step, one more than the 16 keys every run's step has split.
+  config = _tiny(batch_size=80, pac=5, unrolled_steps=1, dragan_weight=1.0,
+                 instance_noise=0.1)
+  config.tabular.critic_conditions = 'permuted'
+  run = train.Run(config, mesh=parallel.make_mesh(jax.devices()[:1]))
+  state, _ = jax.eval_shape(run.train_step, run.state, run.dataset.batch_at(0))
+  assert jax.tree.structure(state) == jax.tree.structure(run.state)
+
+
+def test_a_steps_keys_begin_with_the_split_of_16_and_go_on_with_fresh_ones():
+  key = jax.random.key(7)
+  keys = steps._step_keys(key)
+  first = [next(keys) for _ in range(16)]
+  more = [next(keys) for _ in range(20)]
+  data = lambda ks: np.stack([jax.random.key_data(k) for k in ks])  # noqa: E731
+  np.testing.assert_array_equal(data(first), jax.random.key_data(jax.random.split(key, 16)))
+  assert len({tuple(k) for k in data(first + more).tolist()}) == 36
+
+
 def test_unconditional_ctgan_has_no_conditions():
   config = _tiny()
   config.tabular.conditional = False
