@@ -1,4 +1,5 @@
 """Orbax checkpoints of the whole GANState plus the resolved config, for exact resume."""
+import copy
 import functools
 import json
 import logging
@@ -46,6 +47,19 @@ def _flatten(tree, prefix=''):
   return {prefix[:-1]: tree}
 
 
+def _with_added_fields(saved_config):
+  """A copy of a run's saved config (a JSON dict) with every field of ADDED_FIELDS it lacks
+  set to the registered value: the config as the run behaves."""
+  saved = copy.deepcopy(saved_config)
+  for name, value in ADDED_FIELDS.items():
+    *sections, field = name.split('.')
+    parent = saved
+    for section in sections:
+      parent = parent.setdefault(section, {})
+    parent.setdefault(field, value)
+  return saved
+
+
 def incompatible_fields(saved_config, config):
   """Config fields that differ between a checkpoint's config and `config`, beyond SAFE_OVERRIDES.
 
@@ -55,7 +69,7 @@ def incompatible_fields(saved_config, config):
   Returns:
     Sorted 'field: saved -> new' strings.
   """
-  saved = {**ADDED_FIELDS, **_flatten(saved_config)}
+  saved = _flatten(_with_added_fields(saved_config))
   new = _flatten(json.loads(config.to_json()))
   decays = optim.schedule_decays(saved_config)
   safe = SAFE_OVERRIDES - {'num_steps'} if decays else SAFE_OVERRIDES
@@ -75,14 +89,7 @@ def read_run_config(workdir):
   if not os.path.isfile(path):
     raise CheckpointError(f'{path} does not exist: --workdir must be a run directory')
   with open(path, encoding='utf-8') as f:
-    saved = json.load(f)
-  for name, value in ADDED_FIELDS.items():  # A run older than the field behaves as its value.
-    *sections, field = name.split('.')
-    parent = saved
-    for section in sections:
-      parent = parent.setdefault(section, {})
-    parent.setdefault(field, value)
-  return ml_collections.ConfigDict(saved)
+    return ml_collections.ConfigDict(_with_added_fields(json.load(f)))
 
 
 def missing_field_message(workdir, error):
