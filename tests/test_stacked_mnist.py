@@ -241,6 +241,9 @@ def test_variants_set_the_published_settings():
   c = stacked_config.get_config('pacgan4,half')
   assert (c.pac, c.d_width, c.batch_size) == (4, 4, 512)  # 128 packed critic examples.
   assert stacked_config.get_config('unrolled').unrolled_steps == 10
+  c = stacked_config.get_config('best')  # The 2-D tables' best, unchanged.
+  assert (c.pac, c.batch_size, c.r1_gamma, c.ema_decay, c.unrolled_steps) == (
+      2, 256, 0.1, 0.99, 0)
   for bad in ('pacgan5', 'dcgan,pacgan2', 'quarter'):
     with pytest.raises(ValueError, match='unknown config argument'):
       stacked_config.get_config(bad)
