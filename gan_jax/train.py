@@ -10,7 +10,7 @@ import jax
 import numpy as np
 
 from gan_jax import checkpoint, data, diagnostics, evaluate, models, optim, parallel, progress
-from gan_jax import progressive, seeds, steps, validation
+from gan_jax import progressive, provenance, seeds, steps, validation
 from gan_jax import state as state_lib
 from gan_jax import writers
 from gan_jax.models import progan
@@ -215,6 +215,7 @@ def train_and_evaluate(config, workdir):
   """Trains and evaluates one experiment in `workdir`, resuming from its latest checkpoint.
 
   Writes config.json, metrics.jsonl (a line per log and eval event, each naming its seed),
+  segments.jsonl (a line per start or resume: its first step and the code's commit),
   TensorBoard events, a sample plot per evaluation, checkpoints, and curves.png and
   summary.json at the end (files other than checkpoints from process 0 only); a run of
   several seeds writes each seed's events, plots and curves under workdir/seed_S. SIGTERM or
@@ -255,6 +256,7 @@ def train_and_evaluate(config, workdir):
       diags[seed].replay(writers.of_seed(records, seed))  # Resumed: warn as if unbroken.
     with open(os.path.join(workdir, 'config.json'), 'w', encoding='utf-8') as f:
       f.write(config.to_json_best_effort(indent=2, sort_keys=True) + '\n')
+    provenance.record_segment(workdir, first_step)
   log.info('%d devices, %d seeds; generator %d params, critic %d params; starting at step %d',
            jax.device_count(), len(run.seeds),
            models.count_params(seeds.take(config, run.state, 0).g_params),

@@ -9,20 +9,20 @@ Each row of a table is one experiment config variant, trained as one process of
 same budget for every row, and scored by its final evaluation. Runs live in
 WORKDIR/TABLE/ROW_sSEEDS_nSTEPS; a finished one (with its summary.json) is reused, an
 interrupted one resumes. The script then rewrites the table's section of --out: our rows
-(mean +- std over seeds), the published rows with their source, the command, commit,
-machine and wall time. Sections of other tables in the file are left as they are.
+(mean +- std over seeds), the published rows with their source, the command, the commits
+that trained the rows (each run's segments.jsonl) and the one checked out, the machine and
+the wall time. Sections of other tables in the file are left as they are.
 """
 import dataclasses
 import math
 import os
 import platform
-import subprocess
 import sys
 
 from absl import app, flags
 import numpy as np
 
-from gan_jax import launch
+from gan_jax import launch, provenance
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -131,7 +131,8 @@ def _train(table, variant, seeds, steps):
   overrides = [f'num_seeds={seeds}', f'num_steps={steps}', f'eval_every={steps}',
                f'checkpoint_every={max(steps // 4, 1)}', f'log_every={max(steps // 10, 1)}']
   print(f'{_TABLE.value}/{variant}: {seeds} seeds x {steps} steps in {workdir}', flush=True)
-  return launch.train_once(f'{table.config}:{variant}', workdir, 0, overrides, cwd=_ROOT)
+  summary = launch.train_once(f'{table.config}:{variant}', workdir, 0, overrides, cwd=_ROOT)
+  return {**summary, 'code': provenance.code_versions(workdir)}
 
 
 def _machine():
@@ -141,13 +142,15 @@ def _machine():
           f'jax {jax.__version__} on {device.platform} ({device.device_kind})')
 
 
-def _commit():
-  def git(*args):
-    return subprocess.run(['git', *args], cwd=_ROOT, capture_output=True, text=True,
-                          check=False).stdout.strip()
-  return git('rev-parse', '--short', 'HEAD') + (' (modified)' if git('status', '--porcelain',
-                                                                      '--', 'gan_jax', 'configs')
-                                                 else '')
+def _commits(results):
+  """The code that trained the rows (each run's segments.jsonl) and the code checked out now,
+  which may differ: finished runs are reused."""
+  trained = list(dict.fromkeys(c for s in results.values() for c in s.get('code', [])))
+  unrecorded = sum(not s.get('code') for s in results.values())
+  text = ', '.join(trained) if trained else ''
+  if unrecorded:
+    text += f'{"; " if text else ""}{unrecorded} runs older than segments.jsonl, unrecorded'
+  return f'{text} (this section written at {provenance.code_version(_ROOT)})'
 
 
 def section(table, results, seeds, steps, command):
@@ -168,7 +171,7 @@ def section(table, results, seeds, steps, command):
   lines += ['', f'Ours: {steps:,} steps per run ({seeds} seeds per run, the same budget for '
             f'every row; the paper: {table.budget}), scored by the final evaluation. '
             f'Published: {table.source}.', '',
-            f'Command: `{command}`  ', f'Commit: {_commit()}  ', f'Machine: {_machine()}  ',
+            f'Command: `{command}`  ', f'Commit: {_commits(results)}  ', f'Machine: {_machine()}  ',
             f'Wall time: {total:.2f} h for the rows above.',
             f'<!-- /baselines:{_TABLE.value} -->']
   return '\n'.join(lines)

@@ -37,6 +37,17 @@ def test_rewriting_a_section_keeps_the_other_sections_and_the_text_around_them(t
   assert text.index('ring v2') < text.index('grid v1')  # Rewritten in place.
 
 
+def test_the_section_names_the_code_that_trained_its_runs_and_the_code_checked_out():
+  head = baselines.provenance.code_version(ROOT)
+  results = {'GAN': {'code': ['abc1234', 'def5678']}, 'PacGAN2': {'code': ['def5678']},
+             'old run': {}}
+  assert baselines._commits(results) == (
+      f'abc1234, def5678; 1 runs older than segments.jsonl, unrecorded (this section written '
+      f'at {head})')
+  assert head.split()[0] == subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=ROOT,
+                                           capture_output=True, text=True).stdout.strip()
+
+
 def test_an_unknown_row_is_a_one_line_error_that_trains_nothing(tmp_path):
   proc = subprocess.run([sys.executable, 'scripts/baselines.py', '--table=ring',
                          '--rows=gan,pacgan9', f'--workdir={tmp_path}'], cwd=ROOT,

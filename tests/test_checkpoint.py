@@ -15,7 +15,7 @@ import optax
 import pytest
 
 from configs import default
-from gan_jax import checkpoint, optim, parallel, train
+from gan_jax import checkpoint, optim, parallel, provenance, train
 from tests.conftest import ROOT, run_env
 from tests.helpers import restored_state, tiny_config
 
@@ -91,10 +91,19 @@ def test_sigkill_at_an_arbitrary_step_then_rerun_matches_uninterrupted_run(refer
   workdir = str(tmp_path / 'killed')
   code, _, _ = _interrupt_when_saved(workdir, signal.SIGKILL, 300)
   assert code == -signal.SIGKILL
-  assert max(_steps_saved(workdir)) < 1500
+  resumed_at = max(_steps_saved(workdir))
+  assert resumed_at < 1500
   code, out, err = _finish(_main(workdir, *SMOKE))
   assert code == 0, err[-2000:]
   assert 'summary: steps=1500' in out
+  # Each segment names its first step and the checkout's commit (the killed one too).
+  with open(os.path.join(workdir, provenance.SEGMENTS), encoding='utf-8') as f:
+    segments = [json.loads(line) for line in f]
+  head = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=ROOT, capture_output=True,
+                        text=True, check=True).stdout.strip()
+  assert [s['start_step'] for s in segments] == [0, resumed_at]
+  assert {s['code'] for s in segments} <= {head, f'{head} (modified)'}
+  assert provenance.code_versions(workdir) == [segments[0]['code']]
   _assert_same_state(restored_state(_smoke_config(), workdir),
                      restored_state(_smoke_config(), reference))
   assert _records(workdir) == _records(reference)

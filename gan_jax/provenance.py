@@ -1,0 +1,56 @@
+"""Which code trained a run: each segment of a run (its first start and every resume) appends
+a line to WORKDIR/segments.jsonl naming its first step and the gan_jax commit, so tables
+built from reused runs can say what trained them rather than what is checked out now."""
+import datetime
+from importlib import metadata
+import json
+import os
+import subprocess
+
+SEGMENTS = 'segments.jsonl'
+_PACKAGE = os.path.dirname(os.path.abspath(__file__))
+
+
+def code_version(folder=_PACKAGE):
+  """The short commit of the git checkout holding `folder`.
+
+  Args:
+    folder: a folder inside the checkout (default: this package's).
+  Returns:
+    'abc1234', with ' (modified)' appended when gan_jax/ or configs/ differ from it, or
+    'unknown' without git or when the checkout's gan_jax/ is not the package running (an
+    installed wheel, perhaps in a virtualenv inside some other repository).
+  """
+  def git(*args):
+    return subprocess.run(['git', *args], cwd=folder, capture_output=True, text=True,
+                          check=False)
+  try:
+    head = git('rev-parse', '--short', 'HEAD')
+    root = git('rev-parse', '--show-toplevel').stdout.strip()
+    ours = bool(root) and os.path.samefile(os.path.join(root, 'gan_jax'), _PACKAGE)
+  except OSError:  # No git, or no gan_jax/ in the checkout.
+    return 'unknown'
+  if head.returncode or not ours:
+    return 'unknown'
+  changed = git('status', '--porcelain', '--', os.path.join(root, 'gan_jax'),
+                os.path.join(root, 'configs')).stdout.strip()
+  return head.stdout.strip() + (' (modified)' if changed else '')
+
+
+def record_segment(workdir, first_step):
+  """Appends this segment's first step, code version, jax version and start time."""
+  line = {'start_step': int(first_step), 'code': code_version(), 'jax': metadata.version('jax'),
+          'time': datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')}
+  with open(os.path.join(workdir, SEGMENTS), 'a', encoding='utf-8') as f:
+    f.write(json.dumps(line) + '\n')
+
+
+def code_versions(workdir):
+  """The distinct code versions that trained the run in `workdir`, in order of use; [] for
+  a run older than segments.jsonl."""
+  try:
+    with open(os.path.join(workdir, SEGMENTS), encoding='utf-8') as f:
+      codes = [json.loads(line)['code'] for line in f if line.strip()]
+  except OSError:
+    return []
+  return list(dict.fromkeys(codes))
