@@ -11,23 +11,23 @@ SEGMENTS = 'segments.jsonl'
 _PACKAGE = os.path.dirname(os.path.abspath(__file__))
 
 
-def code_version(folder=_PACKAGE):
-  """The short commit of the git checkout holding `folder`.
+def code_version(package=_PACKAGE):
+  """The short commit of the git checkout whose gan_jax/ is `package`.
 
   Args:
-    folder: a folder inside the checkout (default: this package's).
+    package: a gan_jax package folder (default: the one running).
   Returns:
     'abc1234', with ' (modified)' appended when gan_jax/ or configs/ differ from it, or
-    'unknown' without git or when the checkout's gan_jax/ is not the package running (an
-    installed wheel, perhaps in a virtualenv inside some other repository).
+    'unknown' without git or when `package` is not a checkout's gan_jax/ (an installed
+    wheel, perhaps in a virtualenv inside some other repository).
   """
   def git(*args):
-    return subprocess.run(['git', *args], cwd=folder, capture_output=True, text=True,
+    return subprocess.run(['git', *args], cwd=package, capture_output=True, text=True,
                           check=False)
   try:
     head = git('rev-parse', '--short', 'HEAD')
     root = git('rev-parse', '--show-toplevel').stdout.strip()
-    ours = bool(root) and os.path.samefile(os.path.join(root, 'gan_jax'), _PACKAGE)
+    ours = bool(root) and os.path.samefile(os.path.join(root, 'gan_jax'), package)
   except OSError:  # No git, or no gan_jax/ in the checkout.
     return 'unknown'
   if head.returncode or not ours:

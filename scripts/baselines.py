@@ -150,7 +150,9 @@ def _commits(results):
   text = ', '.join(trained) if trained else ''
   if unrecorded:
     text += f'{"; " if text else ""}{unrecorded} runs older than segments.jsonl, unrecorded'
-  return f'{text} (this section written at {provenance.code_version(_ROOT)})'
+  # The runs it starts import the gan_jax/ of _ROOT (their working directory).
+  return (f'{text} (this section written at '
+          f'{provenance.code_version(os.path.join(_ROOT, "gan_jax"))})')
 
 
 def section(table, results, seeds, steps, command):

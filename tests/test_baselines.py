@@ -38,7 +38,7 @@ def test_rewriting_a_section_keeps_the_other_sections_and_the_text_around_them(t
 
 
 def test_the_section_names_the_code_that_trained_its_runs_and_the_code_checked_out():
-  head = baselines.provenance.code_version(ROOT)
+  head = baselines.provenance.code_version(os.path.join(ROOT, 'gan_jax'))
   results = {'GAN': {'code': ['abc1234', 'def5678']}, 'PacGAN2': {'code': ['def5678']},
              'old run': {}}
   assert baselines._commits(results) == (
