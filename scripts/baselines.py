@@ -147,7 +147,7 @@ def _commits(results):
   which may differ: finished runs are reused."""
   trained = list(dict.fromkeys(c for s in results.values() for c in s.get('code', [])))
   unrecorded = sum(not s.get('code') for s in results.values())
-  text = ', '.join(trained) if trained else ''
+  text = ', '.join(trained)
   if unrecorded:
     text += f'{"; " if text else ""}{unrecorded} runs older than segments.jsonl, unrecorded'
   # The runs it starts import the gan_jax/ of _ROOT (their working directory).
