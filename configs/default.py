@@ -84,7 +84,9 @@ Fields every experiment has:
     The gradient penalties (gp, r1, dragan) hold batch-level statistics (batch norm,
     minibatch layers) fixed, so they penalise each example's own input gradient.
   unrolled_steps: k > 0 takes the generator's loss against the critic updated k steps
-    ahead with its optimizer, differentiating through the updates (Metz et al. 2017).
+    ahead with its optimizer, differentiating through the updates (Metz et al. 2017); each
+    look-ahead update repeats the step's last critic update's batch and latents, as the
+    authors' reference code does.
   r1_every: lazy R1, applied every N-th critic update (counting the n_critic updates of
     every step) with weight x N.
   dragan_weight: lambda of the DRAGAN penalty around the real data; 0 disables.

@@ -136,7 +136,7 @@ def test_conditional_wgan_gp_generates_the_critics_fakes_for_the_real_labels():
   run, fns = _one_device_run(config)
   assert fns.fakes_for_real_labels
   batch = run.dataset.batch_at(0)
-  critic_inputs, _, _ = fns.draw_randomness(run.state, config.batch_size, (8, 8, 1))
+  critic_inputs, _ = fns.draw_randomness(run.state, config.batch_size, (8, 8, 1))
   inputs = jax.tree.map(lambda v: v[0], critic_inputs)
   inputs.update(x=batch['x'][0], y=batch['y'][0])
 

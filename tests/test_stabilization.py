@@ -191,10 +191,10 @@ def test_unrolled_generator_gradient_differs_from_plain_and_matches_finite_diffe
     to64 = lambda tree: jax.tree.map(  # noqa: E731
         lambda a: a.astype(jnp.float64) if jnp.issubdtype(a.dtype, jnp.floating) else a, tree)
     state = to64(parallel.fetch(run.state))
-    critic, generator, unroll = fns.draw_randomness(state, 8, (2,))
-    batch = run.dataset.batch_at(0)['x']
-    unroll['x'] = batch[1:]
-    inputs = to64({'z': generator['z'], 'x': batch[0], 'unroll': unroll})
+    critic, generator = fns.draw_randomness(state, 8, (2,))
+    x = run.dataset.batch_at(0)['x'][0]
+    unroll = {'z': critic['z'][0], 'eps': critic['eps'][0], 'x': x}
+    inputs = to64({'z': generator['z'], 'x': x, 'unroll': unroll})
     plain_inputs = {'z': inputs['z'], 'x': inputs['x']}
     loss = lambda p, i: fns.g_loss(p, state, i)[0]  # noqa: E731
     run_one = lambda f: _on_one_device(f, run.mesh)  # noqa: E731
@@ -214,3 +214,31 @@ def test_unrolled_generator_gradient_differs_from_plain_and_matches_finite_diffe
     analytic = sum(np.vdot(g, d) for g, d in zip(jax.tree.leaves(grad_unrolled),
                                                   jax.tree.leaves(direction)))
     np.testing.assert_allclose(numeric, analytic, rtol=1e-5)
+
+
+def test_the_unrolled_critic_repeats_the_critics_own_update_on_the_steps_last_batch():
+  # Metz et al.'s look-ahead, as the authors' code unrolls: k more updates of the critic's
+  # own optimizer on the batch and latents of the step's last critic update.
+  config = tiny_config(unrolled_steps=2, n_critic=2, batch_size=8)
+  run, fns = _step_functions(config)
+  state = parallel.fetch(run.state)
+  critic, _ = fns.draw_randomness(state, 8, (2,))
+  critic['x'] = run.dataset.batch_at(0)['x']
+  last = jax.tree.map(lambda v: v[1], critic)
+
+  def look_ahead(s, inputs):
+    return fns._unrolled_critic(s.g_params, s, inputs)[0]  # pylint: disable=protected-access
+
+  def two_updates(s, inputs):
+    for _ in range(2):
+      s, _ = fns.d_update(s, inputs)
+    return s.d_params
+
+  run_one = lambda f: _on_one_device(f, run.mesh)  # noqa: E731
+  unrolled = run_one(look_ahead)(state, last)
+  repeated = run_one(two_updates)(state, last)
+  for a, b in zip(jax.tree.leaves(unrolled), jax.tree.leaves(repeated)):
+    np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+  once = run_one(lambda s, i: fns.d_update(s, i)[0].d_params)(state, last)
+  assert not all(np.allclose(a, b) for a, b in
+                 zip(jax.tree.leaves(unrolled), jax.tree.leaves(once)))

@@ -28,7 +28,7 @@ def _first_step(config):
   run = Run(config)
   s0 = jax.device_get(run.state)
   fns = steps.StepFunctions(config, run.g_model, run.d_model, *optim.build(config))
-  critic_inputs, generator_inputs, _ = fns.draw_randomness(s0, config.batch_size, (2,))
+  critic_inputs, generator_inputs = fns.draw_randomness(s0, config.batch_size, (2,))
   return run, s0, run.dataset.batch_at(0), critic_inputs, generator_inputs
 
 

@@ -99,7 +99,7 @@ def test_permuted_conditions_pair_real_rows_with_fakes_of_other_conditions_as_ct
                             run.dataset.train_logits)
   assert fns.permuted_conditions and not fns.fakes_for_real_labels
   batch = run.dataset.batch_at(0)
-  critic_inputs, _, _ = fns.draw_randomness(run.state, 80, batch['x'].shape[2:])
+  critic_inputs, _ = fns.draw_randomness(run.state, 80, batch['x'].shape[2:])
   inputs = jax.tree.map(lambda v: v[0], critic_inputs)
   permutation = inputs.pop('permutation')
   np.testing.assert_array_equal(np.sort(permutation), np.arange(80))
@@ -136,22 +136,23 @@ def test_permuted_conditions_pair_real_rows_with_fakes_of_other_conditions_as_ct
   _assert_same_state(config, one, eight)
 
 
-def test_an_unrolled_critic_with_permuted_conditions_permutes_each_unrolled_batch():
-  # The unrolled critic updates (Metz et al.) are the critic's own updates looked ahead, so
-  # with permuted conditions their fakes get a permutation of their real rows' conditions.
+def test_an_unrolled_critic_with_permuted_conditions_repeats_the_last_critic_update():
+  # The unrolled critic updates (Metz et al.) are the critic's own updates looked ahead, on
+  # the step's last critic batch: with permuted conditions, its fakes keep that update's
+  # permutation of the real rows' conditions.
   config = _tiny(batch_size=80, pac=5, unrolled_steps=1)
   config.tabular.critic_conditions = 'permuted'
   run = train.Run(config, mesh=parallel.make_mesh(jax.devices()[:1]))
   fns = steps.StepFunctions(config, run.g_model, run.d_model, *optim.build(config),
                             run.dataset.train_logits)
-  batch = run.dataset.batch_at(0)  # The critic's batch, then the unrolled update's.
-  critic, generator, unroll = fns.draw_randomness(run.state, 80, batch['x'].shape[2:])
-  for inputs, rows in ((critic, slice(0, 1)), (unroll, slice(1, 2))):
-    permutation = inputs.pop('permutation')
-    np.testing.assert_array_equal(np.sort(permutation, axis=1), [np.arange(80)])
-    inputs.update(x=batch['x'][rows], y=batch['y'][rows],
-                  y_fake=jnp.take_along_axis(batch['y'][rows], permutation, axis=1))
-  generator.update(x=batch['x'][0], y=batch['y'][0], unroll=unroll)
+  batch = run.dataset.batch_at(0)
+  critic, generator = fns.draw_randomness(run.state, 80, batch['x'].shape[2:])
+  permutation = critic.pop('permutation')
+  np.testing.assert_array_equal(np.sort(permutation, axis=1), [np.arange(80)])
+  critic.update(x=batch['x'], y=batch['y'],
+                y_fake=jnp.take_along_axis(batch['y'], permutation, axis=1))
+  generator.update(x=batch['x'][0], y=batch['y'][0],
+                   unroll=jax.tree.map(lambda v: v[0], critic))
   step = lambda s, c, g: fns.per_device_step(s, c, g)[0]  # noqa: E731
   expected = parallel.fetch(jax.jit(jax.shard_map(
       step, mesh=run.mesh, in_specs=P(), out_specs=P(), check_vma=False))(
@@ -162,7 +163,7 @@ def test_an_unrolled_critic_with_permuted_conditions_permutes_each_unrolled_batc
 
 
 def test_every_option_that_draws_randomness_at_once_still_builds_a_step():
-  # Seventeen draws a step, one more than the 16 keys every run's step has split.
+  # Twelve draws a step; the 16 keys every run's step has split leave room for more.
   config = _tiny(batch_size=80, pac=5, unrolled_steps=1, dragan_weight=1.0,
                  instance_noise=0.1)
   config.tabular.critic_conditions = 'permuted'

@@ -10,7 +10,7 @@ cifar10, celeb_a, ...).
 Every dataset exposes `sample_shape` (one example, no batch axis), `num_classes` (0 when
 unlabelled) and `batch_at(step)`, which returns the device-resident batch of training step
 `step` as a dict with 'x' of shape (B, batch_size, *sample_shape) and, for labelled
-data, 'y' of shape (B, batch_size), where B = n_critic + unrolled_steps; with
+data, 'y' of shape (B, batch_size), where B = n_critic (one batch per critic update); with
 config.num_seeds > 1 every array has a leading seed axis, seed k's batch being the one a
 single run with seed + k draws. Because a batch is a function of (seed, step) alone, a
 resumed run needs no iterator state. Image datasets are held in device memory (ArrayData) or,

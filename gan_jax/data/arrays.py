@@ -12,12 +12,6 @@ from gan_jax.data import image_folder
 from gan_jax.metrics import stats_files
 
 
-def real_batches_per_step(config):
-  """Real batches one training step consumes: one per critic update, plus one per unrolled
-  critic update of an unrolled GAN's generator loss."""
-  return config.n_critic + config.unrolled_steps
-
-
 def stream_position(step, *, num_examples, per_step):
   """(epoch, offset) where training step `step` starts in the example stream.
 
@@ -76,15 +70,15 @@ class ArrayData:
 
   `images` holds the dataset as uint8 on every device (replicated); the FID evaluators read
   their reference images from it. Each batch is {'x': float32 in [-1, 1] of shape
-  (real_batches_per_step, batch_size, H, W, C)} plus {'y': int32 (real_batches_per_step,
-  batch_size)} for labelled data; sharded over the 'data' axis.
+  (n_critic, batch_size, H, W, C)} plus {'y': int32 (n_critic, batch_size)} for labelled
+  data; sharded over the 'data' axis.
 
   Args:
     name: the dataset's name.
     images: uint8 array (N, H, W, C).
     labels: int array (N,) or None.
     num_classes: number of label classes (0 if unlabelled).
-    config: experiment config (seed, n_critic, unrolled_steps, batch_size).
+    config: experiment config (seed, n_critic, batch_size).
     mesh: the device mesh.
   """
 
@@ -98,7 +92,7 @@ class ArrayData:
     self._labels = None if labels is None else jax.device_put(np.asarray(labels, np.int32),
                                                              replicated)
     self._keys = seeds.keys(config, 0x0DA7A)
-    shape = (real_batches_per_step(config), config.batch_size)
+    shape = (config.n_critic, config.batch_size)
     self._per_step = shape[0] * shape[1]
     self._batch_at = jax.jit(
         seeds.vmap(config, functools.partial(self._gather, shape=shape),

@@ -7,7 +7,6 @@ import jax.numpy as jnp
 import numpy as np
 
 from gan_jax import seeds
-from gan_jax.data import arrays
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,7 +71,7 @@ def sample(key, mixture, shape):
 class MixtureData:
   """Batches of a mixture generated on device; batch t is a pure function of (seed, t).
 
-  Each batch is {'x': (real_batches_per_step, batch_size, 2)}, sharded over the mesh's 'data'
+  Each batch is {'x': (n_critic, batch_size, 2)}, sharded over the mesh's 'data'
   axis on the batch dimension, so every process materialises only its own shard. `mixture`
   is from_config(config), which the modes evaluator scores against.
   """
@@ -83,7 +82,7 @@ class MixtureData:
     self.sample_shape = (2,)
     self.num_classes = 0
     self._keys = seeds.keys(config, 0x0DA7A)
-    shape = (arrays.real_batches_per_step(config), config.batch_size)
+    shape = (config.n_critic, config.batch_size)
     self._batch_at = jax.jit(
         seeds.vmap(config, functools.partial(self._sample, shape=shape), in_axes=(0, None)),
         out_shardings=seeds.batch_sharding(config, mesh))

@@ -17,7 +17,6 @@ import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec as P
 
 from gan_jax import seeds
-from gan_jax.data import arrays
 from gan_jax.metrics import classifier
 
 NAME = 'stacked_mnist'
@@ -53,13 +52,12 @@ def stack(digits, labels, idx):
 class StackedMNIST:
   """Stacked MNIST batches made on device; batch t is a pure function of (seed, t).
 
-  Each batch is {'x': float32 in [-1, 1] of shape (real_batches_per_step, batch_size, 28, 28,
-  3), 'y': int32 (real_batches_per_step, batch_size), the 3-digit labels}, sharded over the
-  'data' axis. The labels are for evaluation and conditional models; an unconditional GAN
+  Each batch is {'x': float32 in [-1, 1] of shape (n_critic, batch_size, 28, 28, 3), 'y':
+  int32 (n_critic, batch_size), the 3-digit labels}, sharded over the 'data' axis. The labels are for evaluation and conditional models; an unconditional GAN
   ignores them.
 
   Args:
-    config: experiment config (seed, num_seeds, n_critic, unrolled_steps, batch_size).
+    config: experiment config (seed, num_seeds, n_critic, batch_size).
     mesh: the device mesh.
   """
 
@@ -72,7 +70,7 @@ class StackedMNIST:
     self.digits = jax.device_put(digits, replicated)
     self.digit_labels = jax.device_put(np.asarray(labels, np.int32), replicated)
     self._keys = seeds.keys(config, 0x0DA7A)
-    shape = (arrays.real_batches_per_step(config), config.batch_size, CHANNELS)
+    shape = (config.n_critic, config.batch_size, CHANNELS)
     self._batch_at = jax.jit(
         seeds.vmap(config, functools.partial(self._sample, shape=shape),
                    in_axes=(None, None, 0, None)),

@@ -21,7 +21,7 @@ import jax
 import numpy as np
 
 from gan_jax import seeds
-from gan_jax.data import arrays, image_folder
+from gan_jax.data import image_folder
 from gan_jax.metrics import stats_files
 
 log = logging.getLogger(__name__)
@@ -79,8 +79,8 @@ class StreamData:
     name: the dataset's name (for caches of its FID statistics).
     source: `len(source)`, `sample_shape`, `num_classes` and `read(index, window)` ->
       (uint8 image, label or None); e.g. image_folder.FolderSource, tfds.RecordSource.
-    config: the experiment config (seed, num_seeds, batch_size, n_critic, unrolled_steps,
-      data_workers and the augmentations).
+    config: the experiment config (seed, num_seeds, batch_size, n_critic, data_workers and
+      the augmentations).
     mesh: the device mesh.
   """
 
@@ -94,7 +94,7 @@ class StreamData:
     self._workers = image_folder.workers_for(config.data_workers)
     self._keys = np.asarray(jax.device_get(jax.random.key_data(seeds.keys(config, 0x0DA7A))))
     self._seeds = config.num_seeds if seeds.stacked(config) else 0
-    per = (arrays.real_batches_per_step(config), config.batch_size)
+    per = (config.n_critic, config.batch_size)
     self._per_step = per[0] * per[1]
     self._shape = ((self._seeds,) if self._seeds else ()) + per
     self._sharding = seeds.batch_sharding(config, mesh)

@@ -17,7 +17,6 @@ import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec as P
 
 from gan_jax import seeds
-from gan_jax.data import arrays
 from gan_jax.tabular import sampler as sampler_lib
 from gan_jax.tabular import tables, transformer as transformer_lib
 
@@ -104,7 +103,7 @@ class TableData:
       arrays_ = jax.device_put(self.condition_sampler.arrays(), replicated)
     self._condition_arrays = arrays_
     self._keys = seeds.keys(config, 0x7AB1E)
-    shape = (arrays.real_batches_per_step(config), config.batch_size)
+    shape = (config.n_critic, config.batch_size)
     self._batch_at = jax.jit(
         seeds.vmap(config, lambda r, a, step, key: self._draw(r, a, step, key, shape),
                    in_axes=(None, None, None, 0)),
