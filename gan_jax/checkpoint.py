@@ -270,8 +270,15 @@ class Checkpointer:
     return self._best.best_step() if self._best else None
 
   def close(self):
-    """Waits for pending saves to finish, then releases the managers."""
+    """Waits for pending saves and the removal of interrupted ones to finish, then releases
+    the managers."""
     for manager in (self._manager, self._best):
       if manager is not None:
+        # Orbax removes interrupted saves' temporary folders in a thread it starts on
+        # opening, and waits for it before a save but not in close(): a process that opened
+        # a run and exits without saving (a refused resume, a script that only reads) could
+        # end while the thread runs, which the interpreter's shutdown then fails with a
+        # traceback after our one-line error. There is no public way to wait for it.
+        getattr(manager, '_maybe_await_cleanup_tmp_directory', lambda: None)()
         manager.wait_until_finished()
         manager.close()

@@ -197,6 +197,15 @@ def test_interrupted_save_is_ignored_removed_and_the_previous_checkpoint_used(tm
   assert not os.path.exists(partial)
 
 
+def test_closing_a_run_opened_without_saving_waits_for_the_removal_of_an_interrupted_save(
+    tmp_path):
+  partial = tmp_path / 'checkpoints' / '6.orbax-checkpoint-tmp-1234567'
+  partial.mkdir(parents=True)
+  (partial / 'half_written').write_text('x')
+  checkpoint.Checkpointer(str(tmp_path), tiny_config()).close()
+  assert not partial.exists()
+
+
 def _expect_one_line_error(workdir, args, *parts):
   before = {p: os.path.getmtime(os.path.join(r, p))
             for r, _, files in os.walk(workdir) for p in files}
