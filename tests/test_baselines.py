@@ -6,6 +6,7 @@ import sys
 
 import numpy as np
 
+from tests import cli
 from tests.conftest import ROOT
 
 sys.path.insert(0, os.path.join(ROOT, 'scripts'))
@@ -49,9 +50,8 @@ def test_the_section_names_the_code_that_trained_its_runs_and_the_code_checked_o
 
 
 def test_an_unknown_row_is_a_one_line_error_that_trains_nothing(tmp_path):
-  proc = subprocess.run([sys.executable, 'scripts/baselines.py', '--table=ring',
-                         '--rows=gan,pacgan9', f'--workdir={tmp_path}'], cwd=ROOT,
-                        capture_output=True, text=True, check=False)
+  proc = cli.run([sys.executable, 'scripts/baselines.py', '--table=ring',
+                  '--rows=gan,pacgan9', f'--workdir={tmp_path}'], cwd=ROOT)
   assert proc.returncode == 1
   assert proc.stderr.strip() == ('error: --rows=gan,pacgan9: pacgan9 not in table ring; its '
                                  'rows: gan, pacgan2, pacgan3, pacgan4, minibatch, unrolled, '

@@ -5,17 +5,17 @@ other scripts' in the test process.
 """
 import importlib.util
 import json
-import subprocess
 import sys
 
 import pytest
 
+from tests import cli
 from tests.conftest import ROOT, run_env
 
 
 def _run(*args):
-  return subprocess.run([sys.executable, 'scripts/benchmark.py', *args], cwd=ROOT,
-                        capture_output=True, text=True, timeout=300, env=run_env())
+  return cli.run([sys.executable, 'scripts/benchmark.py', *args], cwd=ROOT,
+                 timeout=300, env=run_env())
 
 
 def test_dcgan64_is_the_pytorch_peers_model_and_the_figures_are_consistent():
@@ -58,8 +58,8 @@ def test_peer_benchmark_bad_input_is_a_one_line_error(args, expected, needs_torc
   # instead: both are one line and name what to do.
   if needs_torch and importlib.util.find_spec('torch') is None:
     expected = ['.[peer]']
-  proc = subprocess.run([sys.executable, 'scripts/benchmark_peer.py', *args], cwd=ROOT,
-                        capture_output=True, text=True, timeout=300, env=run_env())
+  proc = cli.run([sys.executable, 'scripts/benchmark_peer.py', *args], cwd=ROOT,
+                 timeout=300, env=run_env())
   lines = proc.stderr.strip().splitlines()
   assert proc.returncode != 0 and len(lines) == 1, proc.stderr
   for part in expected:

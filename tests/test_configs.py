@@ -4,7 +4,6 @@ PacGAN mixture protocol's variants carry the reference settings."""
 import importlib
 import math
 import os
-import subprocess
 import sys
 
 import pytest
@@ -12,6 +11,7 @@ import tensorflow_datasets as tfds
 
 from configs import pacgan_common, pacgan_grid, pacgan_ring
 from gan_jax import evaluate, train, validation
+from tests import cli
 from tests.conftest import ROOT, run_env
 
 IMAGE_CONFIGS = ['dcgan_mnist5k', 'cgan_mnist5k', 'dcgan_mnist', 'dcgan_cifar10',
@@ -49,8 +49,8 @@ def test_smoke_variant_trains_and_writes_a_sample_grid(name, tmp_path):
 
 
 def _main(*args):
-  return subprocess.run([sys.executable, '-m', 'gan_jax.main', *args], cwd=ROOT,
-                        capture_output=True, text=True, timeout=300, env=run_env())
+  return cli.run([sys.executable, '-m', 'gan_jax.main', *args], cwd=ROOT,
+                 timeout=300, env=run_env())
 
 
 BAD_IMAGE_INPUTS = [

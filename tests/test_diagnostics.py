@@ -3,7 +3,6 @@ judges the critic by its objective, reads mode collapse off the mixtures' mode c
 a run built to fail and stays quiet on the quickstart and on the original WGAN settings."""
 import json
 import os
-import subprocess
 import sys
 
 import numpy as np
@@ -11,6 +10,7 @@ import pytest
 
 from configs import default
 from gan_jax import diagnostics
+from tests import cli
 from tests.conftest import ROOT, run_env
 
 
@@ -117,10 +117,10 @@ def test_replaying_records_restores_the_state_a_resume_needs():
 
 
 def _quickstart(workdir, *overrides):
-  proc = subprocess.run(
+  proc = cli.run(
       [sys.executable, '-m', 'gan_jax.main', '--config=configs/quickstart.py',
        f'--workdir={workdir}', '--config.num_steps=1500', '--config.log_every=100',
-       *overrides], cwd=ROOT, capture_output=True, text=True, timeout=600, env=run_env())
+       *overrides], cwd=ROOT, timeout=600, env=run_env())
   assert proc.returncode == 0, proc.stderr[-2000:]
   with open(os.path.join(workdir, 'summary.json'), encoding='utf-8') as f:
     return json.load(f), proc.stdout

