@@ -16,6 +16,7 @@ import pytest
 
 from configs import default
 from gan_jax import checkpoint, optim, parallel, provenance, train
+from tests import cli
 from tests.conftest import ROOT, run_env
 from tests.helpers import restored_state, tiny_config
 
@@ -24,14 +25,17 @@ SMOKE = ['--config=configs/quickstart.py:smoke', '--config.num_steps=1500',
 
 
 def _main(workdir, *args):
+  """A `python -m gan_jax.main` process of its own, to be signalled."""
   return subprocess.Popen([sys.executable, '-m', 'gan_jax.main', f'--workdir={workdir}', *args],
                           cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                           env=run_env())
 
 
-def _finish(proc):
-  out, err = proc.communicate(timeout=300)
-  return proc.returncode, out, err
+def _run(workdir, *args):
+  """A whole `python -m gan_jax.main` run, forked (tests/cli.py): (exit code, stdout, stderr)."""
+  proc = cli.run([sys.executable, '-m', 'gan_jax.main', f'--workdir={workdir}', *args],
+                 cwd=ROOT, env=run_env(), timeout=300)
+  return proc.returncode, proc.stdout, proc.stderr
 
 
 def _records(workdir):
@@ -67,7 +71,7 @@ def _smoke_config():
 def reference(tmp_path_factory):
   """An uninterrupted run of the SMOKE command: its workdir."""
   workdir = str(tmp_path_factory.mktemp('reference'))
-  code, _, err = _finish(_main(workdir, *SMOKE))
+  code, _, err = _run(workdir, *SMOKE)
   assert code == 0, err[-2000:]
   return workdir
 
@@ -81,7 +85,8 @@ def _interrupt_when_saved(workdir, sig, min_step, args=tuple(SMOKE)):
       raise AssertionError('run ended before the signal: ' + proc.communicate()[1][-3000:])
     time.sleep(0.02)
   proc.send_signal(sig)
-  return _finish(proc)
+  out, err = proc.communicate(timeout=300)
+  return proc.returncode, out, err
 
 
 # Tests of one module-scoped fixture share a pytest-xdist worker (pytest.ini: loadgroup), so
@@ -93,7 +98,7 @@ def test_sigkill_at_an_arbitrary_step_then_rerun_matches_uninterrupted_run(refer
   assert code == -signal.SIGKILL
   resumed_at = max(_steps_saved(workdir))
   assert resumed_at < 1500
-  code, out, err = _finish(_main(workdir, *SMOKE))
+  code, out, err = _run(workdir, *SMOKE)
   assert code == 0, err[-2000:]
   assert 'summary: steps=1500' in out
   # Each segment names its first step and the checkout's commit (the killed one too).
@@ -113,11 +118,11 @@ def test_sigkill_of_a_many_seed_run_then_rerun_matches_uninterrupted_run(tmp_pat
   config = _smoke_config()
   config.num_seeds, config.num_steps = 3, 800
   reference, workdir = str(tmp_path / 'reference'), str(tmp_path / 'killed')
-  code, _, err = _finish(_main(reference, *args))
+  code, _, err = _run(reference, *args)
   assert code == 0, err[-2000:]
   code, _, _ = _interrupt_when_saved(workdir, signal.SIGKILL, 300, args)
   assert code == -signal.SIGKILL and max(_steps_saved(workdir)) < 800
-  code, _, err = _finish(_main(workdir, *args))
+  code, _, err = _run(workdir, *args)
   assert code == 0, err[-2000:]
   _assert_same_state(restored_state(config, workdir), restored_state(config, reference))
   assert _records(workdir) == _records(reference)
@@ -132,7 +137,7 @@ def test_sigterm_checkpoints_the_current_step_and_exits_cleanly(reference, tmp_p
   assert 'stopped_by=SIGTERM' in out
   stopped_at = int(out.split('summary: steps=')[1].split()[0])
   assert stopped_at in _steps_saved(workdir) and stopped_at < 1500
-  code, out, err = _finish(_main(workdir, *SMOKE))
+  code, out, err = _run(workdir, *SMOKE)
   assert code == 0, err[-2000:]
   _assert_same_state(restored_state(_smoke_config(), workdir),
                      restored_state(_smoke_config(), reference))
@@ -209,7 +214,7 @@ def test_closing_a_run_opened_without_saving_waits_for_the_removal_of_an_interru
 def _expect_one_line_error(workdir, args, *parts):
   before = {p: os.path.getmtime(os.path.join(r, p))
             for r, _, files in os.walk(workdir) for p in files}
-  code, _, err = _finish(_main(workdir, *args))
+  code, _, err = _run(workdir, *args)
   lines = [line for line in err.splitlines() if line.strip()]
   assert code != 0 and len(lines) == 1, err
   for part in parts:
@@ -259,14 +264,14 @@ def test_saving_a_replicated_state_on_8_cpu_devices_compiles_no_program(tmp_path
 
 def test_resume_with_a_structure_changing_config_is_refused(tmp_path):
   workdir = str(tmp_path)
-  assert _finish(_main(workdir, *TINY))[0] == 0
+  assert _run(workdir, *TINY)[0] == 0
   _expect_one_line_error(workdir, [*TINY, '--config.mlp.width=64', '--config.loss=hinge'],
                          'mlp.width: 128 -> 64', "loss: 'ns' -> 'hinge'", 'new --workdir')
 
 
 def test_corrupt_checkpoint_is_a_one_line_error_that_destroys_nothing(tmp_path):
   workdir = str(tmp_path)
-  assert _finish(_main(workdir, *TINY))[0] == 0
+  assert _run(workdir, *TINY)[0] == 0
   state_dir = os.path.join(workdir, 'checkpoints', '10', 'state')
   for root, _, files in os.walk(state_dir):
     for name in files:
@@ -278,15 +283,15 @@ def test_corrupt_checkpoint_is_a_one_line_error_that_destroys_nothing(tmp_path):
 def test_workdir_that_cannot_be_created_is_a_one_line_error(tmp_path):
   blocker = tmp_path / 'file'
   blocker.write_text('precious')
-  code, _, err = _finish(_main(str(blocker / 'run'), *TINY))
+  code, _, err = _run(str(blocker / 'run'), *TINY)
   assert code != 0 and len(err.strip().splitlines()) == 1 and 'cannot create' in err
   assert blocker.read_text() == 'precious'
 
 
 def test_divergence_stops_the_run_naming_measurement_and_steps_and_saves_no_nan(tmp_path):
   workdir = str(tmp_path)
-  code, _, err = _finish(_main(workdir, *TINY, '--config.g_lr=1e30', '--config.d_lr=1e30',
-                               '--config.checkpoint_every=1'))
+  code, _, err = _run(workdir, *TINY, '--config.g_lr=1e30', '--config.d_lr=1e30',
+                      '--config.checkpoint_every=1')
   lines = [line for line in err.splitlines() if line.strip()]
   assert code != 0 and len(lines) == 1, err
   assert 'non-finite' in lines[0] and 'between steps' in lines[0]

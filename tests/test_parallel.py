@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from gan_jax import objectives, parallel, train
+from tests import cli
 from tests.conftest import ROOT, run_env
 from tests.helpers import restored_state, tiny_config
 
@@ -125,11 +126,13 @@ def test_per_device_batch_statistics_differ_from_synchronised_ones():
              for a, b in zip(jax.tree.leaves(one.g_params), jax.tree.leaves(eight.g_params)))
 
 
-def _main(workdir, *args, env=None):
-  env = env or run_env(8)
-  return subprocess.Popen([sys.executable, '-m', 'gan_jax.main', f'--workdir={workdir}', *args],
-                          cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                          env=env)
+def _command(workdir, *args):
+  return [sys.executable, '-m', 'gan_jax.main', f'--workdir={workdir}', *args]
+
+
+def _run(workdir, *args):
+  """A run on 8 devices, forked (tests/cli.py); returns the CompletedProcess."""
+  return cli.run(_command(workdir, *args), cwd=ROOT, env=run_env(8), timeout=300)
 
 
 TINY = ['--config=configs/quickstart.py:smoke', '--config.num_steps=6',
@@ -150,14 +153,16 @@ def _restore(workdir):
 
 
 def test_two_processes_train_like_one_process_with_the_same_global_batch(tmp_path):
-  single = _main(tmp_path / 'single', *TINY)
-  out, err = single.communicate(timeout=300)
-  assert single.returncode == 0, err[-2000:]
-  assert '8 devices' in out
+  single = _run(tmp_path / 'single', *TINY)
+  assert single.returncode == 0, single.stderr[-2000:]
+  assert '8 devices' in single.stdout
   port = _free_port()
-  env = run_env(4)
-  procs = [_main(tmp_path / 'multi', *TINY, f'--coordinator_address=localhost:{port}',
-                 '--num_processes=2', f'--process_id={i}', env=env) for i in range(2)]
+  procs = [subprocess.Popen(_command(tmp_path / 'multi', *TINY,
+                                     f'--coordinator_address=localhost:{port}',
+                                     '--num_processes=2', f'--process_id={i}'),
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=run_env(4))
+           for i in range(2)]
   outputs = [p.communicate(timeout=300) for p in procs]
   for p, (_, err) in zip(procs, outputs):
     assert p.returncode == 0, err[-3000:]
@@ -179,10 +184,9 @@ def test_two_processes_train_like_one_process_with_the_same_global_batch(tmp_pat
      ['--process_id=2', '[0, --num_processes=2)']),
 ])
 def test_bad_device_and_process_input_is_a_one_line_error(tmp_path, args, expected):
-  proc = _main(tmp_path / 'run', *TINY, *args)
-  _, err = proc.communicate(timeout=300)
-  lines = [line for line in err.splitlines() if line.strip()]
-  assert proc.returncode != 0 and len(lines) == 1, err
+  proc = _run(tmp_path / 'run', *TINY, *args)
+  lines = [line for line in proc.stderr.splitlines() if line.strip()]
+  assert proc.returncode != 0 and len(lines) == 1, proc.stderr
   for part in expected:
     assert part in lines[0]
 
