@@ -10,6 +10,7 @@ signal, time or coordinate processes, which use subprocess directly. A few tests
 real `python -m gan_jax.main`, so a fresh interpreter's start (import-time warnings
 included) stays covered.
 """
+import atexit
 import json
 import os
 import select
@@ -30,7 +31,14 @@ def _server():
     _SERVER = subprocess.Popen(
         [sys.executable, os.path.join(os.path.dirname(__file__), 'cli_server.py')],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
+    atexit.register(_stop, _SERVER)
   return _SERVER
+
+
+def _stop(server):
+  """Ends the server as this test worker ends: it exits when its requests end."""
+  server.stdin.close()
+  server.wait(timeout=60)
 
 
 def _forkable(args, env):
