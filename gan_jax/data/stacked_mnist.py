@@ -53,8 +53,8 @@ class StackedMNIST:
   """Stacked MNIST batches made on device; batch t is a pure function of (seed, t).
 
   Each batch is {'x': float32 in [-1, 1] of shape (n_critic, batch_size, 28, 28, 3), 'y':
-  int32 (n_critic, batch_size), the 3-digit labels}, sharded over the 'data' axis. The labels are for evaluation and conditional models; an unconditional GAN
-  ignores them.
+  int32 (n_critic, batch_size), the 3-digit labels}, sharded over the 'data' axis. The
+  labels are for evaluation and conditional models; an unconditional GAN ignores them.
 
   Args:
     config: experiment config (seed, num_seeds, n_critic, batch_size).
