@@ -233,8 +233,7 @@ def train_and_evaluate(config, workdir):
   start = time.time()
   run = Run(config)
   _prepare_workdir(workdir)
-  ckpt = checkpoint.Checkpointer(workdir, config)
-  run.restore(ckpt)
+  ckpt = _open_and_restore(run, workdir, config)
   first_step = seeds.current_step(run.state)
   previous = _read_summary(workdir)
   if first_step >= config.num_steps and previous.get('steps') == first_step:
@@ -277,6 +276,19 @@ def train_and_evaluate(config, workdir):
       json.dump(summary, f, indent=2)
     writer.close()
   return summary
+
+
+def _open_and_restore(run, workdir, config):
+  """Opens the run's checkpoints and restores the latest into `run`; returns the Checkpointer.
+  A refused or failed restore closes it before raising: Orbax's threads must be awaited, or
+  the interpreter's shutdown prints a traceback after the one-line error."""
+  ckpt = checkpoint.Checkpointer(workdir, config)
+  try:
+    run.restore(ckpt)
+  except BaseException:
+    ckpt.close()
+    raise
+  return ckpt
 
 
 def _write_results(config, workdir, run_seeds, best_step):

@@ -113,9 +113,9 @@ def main(argv):
     sys.exit(f'error: --interpolate needs an image model; dataset {config.dataset!r} has '
              f'samples of shape {tuple(run.dataset.sample_shape)}')
   ckpt = checkpoint.Checkpointer(_WORKDIR.value, config)
-  if ckpt.latest_step() is None:
-    sys.exit(f'error: no checkpoint in {ckpt.directory}')
   try:
+    if ckpt.latest_step() is None:
+      sys.exit(f'error: no checkpoint in {ckpt.directory}')
     run.restore(ckpt)
     state = run.seed_state(run.seeds.index(run_seed))
   except checkpoint.CheckpointError as e:
