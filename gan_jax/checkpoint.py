@@ -135,7 +135,8 @@ class Checkpointer:
   """A run's checkpoints: the latest `config.keep_checkpoints` for resuming, saved
   asynchronously, and, when `config.best_metric` names an evaluation metric, the best
   `config.keep_best` evaluated states in a second directory. The two are kept apart because
-  a best-N policy may delete the latest step, which resuming needs.
+  a best-N policy may delete the latest step, which resuming needs. A context manager:
+  `with Checkpointer(...) as ckpt:` closes it however the block ends.
 
   Args:
     workdir: the run's directory; checkpoints go to workdir/checkpoints/STEP and
@@ -268,6 +269,12 @@ class Checkpointer:
   def best_step(self):
     """The step of the best saved state by `config.best_metric`, or None."""
     return self._best.best_step() if self._best else None
+
+  def __enter__(self):
+    return self
+
+  def __exit__(self, *exc_info):
+    self.close()
 
   def close(self):
     """Waits for pending saves and the removal of interrupted ones to finish, then releases

@@ -88,16 +88,13 @@ def main(argv):
   try:
     saved = config.copy_and_resolve_references()
     saved.best_metric = best_metric  # Opens the best-N checkpoints too.
-    ckpt = checkpoint.Checkpointer(_WORKDIR.value, saved)
-    try:
+    with checkpoint.Checkpointer(_WORKDIR.value, saved) as ckpt:
       step = _step(ckpt, best_metric)
       out = _OUT.value or os.path.join(_WORKDIR.value, f'eval_{step}_{_NUM.value}.json')
       if os.path.exists(out):  # Before the run is built: a refusal costs no compile.
         sys.exit(f'error: {out} exists; pass another --out (nothing was overwritten)')
       run = train.Run(config)
       run.restore(ckpt, step)
-    finally:
-      ckpt.close()
     per_seed = []
     for index in range(len(run.seeds)):
       state, metrics = run.seed_state(index), {}

@@ -112,16 +112,14 @@ def main(argv):
   if _INTERPOLATE.value is not None and len(run.dataset.sample_shape) != 3:
     sys.exit(f'error: --interpolate needs an image model; dataset {config.dataset!r} has '
              f'samples of shape {tuple(run.dataset.sample_shape)}')
-  ckpt = checkpoint.Checkpointer(_WORKDIR.value, config)
   try:
-    if ckpt.latest_step() is None:
-      sys.exit(f'error: no checkpoint in {ckpt.directory}')
-    run.restore(ckpt)
+    with checkpoint.Checkpointer(_WORKDIR.value, config) as ckpt:
+      if ckpt.latest_step() is None:
+        sys.exit(f'error: no checkpoint in {ckpt.directory}')
+      run.restore(ckpt)
     state = run.seed_state(run.seeds.index(run_seed))
   except checkpoint.CheckpointError as e:
     sys.exit(f'error: {e}')
-  finally:
-    ckpt.close()
   if hasattr(run.dataset, 'transformer'):
     _write_table(run, state)
     return

@@ -51,13 +51,10 @@ def _restored_run(workdir):
     run = train.Run(config)
   except (AttributeError, KeyError) as e:
     sys.exit(f'error: {checkpoint.missing_field_message(workdir, e)}')
-  ckpt = checkpoint.Checkpointer(workdir, config)
-  try:
+  with checkpoint.Checkpointer(workdir, config) as ckpt:
     if ckpt.latest_step() is None:
       sys.exit(f'error: no checkpoint in {ckpt.directory}')
     run.restore(ckpt)
-  finally:
-    ckpt.close()
   return run
 
 

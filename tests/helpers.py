@@ -39,7 +39,6 @@ def tiny_config(**overrides):
 def restored_state(config, workdir):
   """The latest checkpointed state of the run of `config` in `workdir`, on the host."""
   run = train.Run(config)
-  ckpt = checkpoint.Checkpointer(workdir, config)
-  state = ckpt.restore(run.state)
-  ckpt.close()
+  with checkpoint.Checkpointer(workdir, config) as ckpt:
+    state = ckpt.restore(run.state)
   return parallel.fetch(state)

@@ -195,10 +195,9 @@ def test_interrupted_save_is_ignored_removed_and_the_previous_checkpoint_used(tm
   shutil.copytree(os.path.join(ckpts, '4'), partial)
   shutil.rmtree(os.path.join(partial, 'state'))
   run = train.Run(tiny_config(num_steps=6))
-  ckpt = checkpoint.Checkpointer(workdir, tiny_config(num_steps=6))
-  assert ckpt.latest_step() == 4
-  assert int(ckpt.restore(run.state).step) == 4
-  ckpt.close()
+  with checkpoint.Checkpointer(workdir, tiny_config(num_steps=6)) as ckpt:
+    assert ckpt.latest_step() == 4
+    assert int(ckpt.restore(run.state).step) == 4
   assert not os.path.exists(partial)
 
 
@@ -252,9 +251,8 @@ def test_saving_a_replicated_state_on_8_cpu_devices_compiles_no_program(tmp_path
 
   jax.monitoring.register_event_duration_secs_listener(listen)
   try:
-    ckpt = checkpoint.Checkpointer(str(tmp_path), config)
-    assert ckpt.save(3, run.state)
-    ckpt.close()
+    with checkpoint.Checkpointer(str(tmp_path), config) as ckpt:
+      assert ckpt.save(3, run.state)
   finally:
     jax.monitoring.unregister_event_duration_listener(listen)
   assert not compiles
