@@ -1,6 +1,8 @@
-"""Which code trained a run: each segment of a run (its first start and every resume) appends
-a line to WORKDIR/segments.jsonl naming its first step and the gan_jax commit, so tables
-built from reused runs can say what trained them rather than what is checked out now."""
+"""Which code trained a run, and for how long: each segment of a run (its first start and
+every resume) appends a line to WORKDIR/segments.jsonl naming its first step and the gan_jax
+commit, so tables built from reused runs can say what trained them rather than what is
+checked out now; each checkpoint's wall time, all segments counted, goes to
+WORKDIR/checkpoint_seconds.json, so a run resumed after a kill still reports its whole time."""
 import datetime
 from importlib import metadata
 import json
@@ -8,6 +10,7 @@ import os
 import subprocess
 
 SEGMENTS = 'segments.jsonl'
+SECONDS = 'checkpoint_seconds.json'
 _PACKAGE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -54,3 +57,28 @@ def code_versions(workdir):
   except OSError:
     return []
   return list(dict.fromkeys(codes))
+
+
+def record_checkpoint_seconds(workdir, step, seconds):
+  """Records the wall time the run took to reach the checkpointed state of `step`, the
+  earlier segments' share included."""
+  times = _checkpoint_seconds(workdir)
+  times[str(int(step))] = round(float(seconds), 2)
+  path = os.path.join(workdir, SECONDS)
+  with open(path + '.tmp', 'w', encoding='utf-8') as f:
+    json.dump(times, f)
+  os.replace(path + '.tmp', path)  # A kill while writing leaves the earlier file whole.
+
+
+def checkpoint_seconds(workdir, step):
+  """The wall time recorded for the checkpoint of `step`, or None when there is none (a
+  run older than checkpoint_seconds.json, or a step never saved)."""
+  return _checkpoint_seconds(workdir).get(str(int(step)))
+
+
+def _checkpoint_seconds(workdir):
+  try:
+    with open(os.path.join(workdir, SECONDS), encoding='utf-8') as f:
+      return json.load(f)
+  except (OSError, ValueError):
+    return {}

@@ -216,17 +216,18 @@ def train_and_evaluate(config, workdir):
 
   Writes config.json, metrics.jsonl (a line per log and eval event, each naming its seed),
   segments.jsonl (a line per start or resume: its first step and the code's commit),
-  TensorBoard events, a sample plot per evaluation, checkpoints, and curves.png and
-  summary.json at the end (files other than checkpoints from process 0 only); a run of
-  several seeds writes each seed's events, plots and curves under workdir/seed_S. SIGTERM or
-  SIGINT checkpoint the current step and end the run early; rerunning the same command
-  resumes it exactly.
+  checkpoint_seconds.json (each checkpoint's wall time, all segments counted), TensorBoard
+  events, a sample plot per evaluation, checkpoints, and curves.png and summary.json at
+  the end (files other than checkpoints from process 0 only); a run of several seeds writes
+  each seed's events, plots and curves under workdir/seed_S. SIGTERM or SIGINT checkpoint
+  the current step and end the run early; rerunning the same command resumes it exactly.
 
   Args:
     config: the experiment ConfigDict (validated here before any work).
     workdir: output directory.
   Returns:
-    A summary dict: steps, seconds, why the run stopped early if it did, and the last
+    A summary dict: steps, seconds (the wall time of every segment, less work a kill lost
+    after the last checkpoint), why the run stopped early if it did, and the last
     evaluation's metrics; for several seeds, those of each seed under 'per_seed' and their
     'mean' and 'std'.
   """
@@ -242,9 +243,7 @@ def train_and_evaluate(config, workdir):
              '--config.num_steps extends it, a new --workdir starts another', workdir,
              first_step, config.num_steps)
     return previous
-  # Wall time of the earlier segments of a resumed run (those that wrote a summary).
-  earlier_seconds = (previous.get('seconds', 0.0) if previous.get('steps', 0) <= first_step
-                     else 0.0)
+  earlier_seconds = _earlier_seconds(workdir, previous, first_step)
   writer = diags = None
   if jax.process_index() == 0:
     writer = writers.MetricWriter(workdir, resume_step=first_step, seeds=run.seeds)
@@ -260,9 +259,14 @@ def train_and_evaluate(config, workdir):
            jax.device_count(), len(run.seeds),
            models.count_params(seeds.take(config, run.state, 0).g_params),
            models.count_params(seeds.take(config, run.state, 0).d_params), first_step)
+
+  def saved(step):  # A killed segment writes no summary; its checkpoints keep its time.
+    if writer:
+      provenance.record_checkpoint_seconds(workdir, step, earlier_seconds + time.time() - start)
+
   stop = StopRequest()
   try:
-    summary = _loop(run, config, ckpt, writer, diags, stop, first_step)
+    summary = _loop(run, config, ckpt, writer, diags, stop, first_step, saved)
     if config.best_metric and ckpt.best_step() is not None:
       summary['best_step'] = ckpt.best_step()
   finally:
@@ -315,6 +319,18 @@ def _write_results(config, workdir, run_seeds, best_step):
           **seeds.mean_std(per_seed)}
 
 
+def _earlier_seconds(workdir, previous, first_step):
+  """The wall time of a resumed run's earlier segments, up to the state it resumed from:
+  the summary of a segment that ended there, else the time recorded with that checkpoint
+  (else, for a run older than that record, the last summary's)."""
+  if previous.get('steps') == first_step:
+    return previous.get('seconds', 0.0)
+  recorded = provenance.checkpoint_seconds(workdir, first_step)
+  if recorded is not None:
+    return recorded
+  return previous.get('seconds', 0.0) if previous.get('steps', 0) <= first_step else 0.0
+
+
 def _read_summary(workdir):
   """The summary.json an earlier segment of the run in `workdir` wrote, or {}."""
   try:
@@ -363,8 +379,9 @@ def _compile_stage(run, writer, step, batch):
     writer.write(step, record, 'stage', seed)
 
 
-def _loop(run, config, ckpt, writer, diags, stop, first_step):
-  """Runs steps first_step+1 .. num_steps; returns {'stopped_by': SIGNAL} if interrupted."""
+def _loop(run, config, ckpt, writer, diags, stop, first_step, saved):
+  """Runs steps first_step+1 .. num_steps, calling saved(step) after each checkpoint;
+  returns {'stopped_by': SIGNAL} if interrupted."""
   last_log_step, last_log_time = first_step, time.time()
   last_saved = first_step  # The newest state known to be finite.
   for step in range(first_step + 1, config.num_steps + 1):
@@ -399,6 +416,7 @@ def _loop(run, config, ckpt, writer, diags, stop, first_step):
         raise NonFiniteError(f'the training state became non-finite between steps '
                              f'{last_saved + 1} and {step}; no checkpoint was written')
       last_saved = step
+      saved(step)
     last_log_time += time.time() - pause  # steps_per_sec counts training time only.
     if stop.signal:
       log.warning('%s: checkpointed step %d and stopping; rerun the same command to '

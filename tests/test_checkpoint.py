@@ -166,6 +166,21 @@ def test_a_resumed_run_reports_the_wall_time_of_all_its_segments(tmp_path):
   assert first['seconds'] < second['seconds'] <= first['seconds'] + time.time() - start
 
 
+def test_a_run_resumed_after_a_kill_counts_the_killed_segments_time_to_its_checkpoint(
+    tmp_path):
+  workdir = str(tmp_path)
+  train.train_and_evaluate(tiny_config(num_steps=4, checkpoint_every=2), workdir)
+  # What a kill between the saves of steps 2 and 4 leaves: no summary, no checkpoint 4.
+  os.remove(os.path.join(workdir, 'summary.json'))
+  shutil.rmtree(os.path.join(workdir, 'checkpoints', '4'))
+  assert 0 < provenance.checkpoint_seconds(workdir, 2) < provenance.checkpoint_seconds(workdir, 4)
+  provenance.record_checkpoint_seconds(workdir, 2, 1000.0)  # A killed segment of 1000 s.
+  start = time.time()
+  resumed = train.train_and_evaluate(tiny_config(num_steps=4, checkpoint_every=2), workdir)
+  assert 1000.0 < resumed['seconds'] <= 1000.0 + time.time() - start
+  assert 1000.0 < provenance.checkpoint_seconds(workdir, 4) <= resumed['seconds']
+
+
 def test_more_steps_is_a_safe_override_that_continues_the_run(tmp_path):
   short, long = tiny_config(num_steps=4), tiny_config(num_steps=8)
   resumed, straight = str(tmp_path / 'resumed'), str(tmp_path / 'straight')

@@ -21,7 +21,8 @@ def test_quickstart_smoke_runs_end_to_end_and_writes_its_outputs(tmp_path):
   assert proc.returncode == 0, proc.stderr[-3000:]
   assert 'summary:' in proc.stdout and 'modes=' in proc.stdout
   files = set(os.listdir(workdir))
-  assert {'config.json', 'metrics.jsonl', 'segments.jsonl', 'curves.png', 'summary.json'} <= files
+  assert {'config.json', 'metrics.jsonl', 'segments.jsonl', 'checkpoint_seconds.json',
+          'curves.png', 'summary.json'} <= files
   assert any(f.startswith('events.out.tfevents') for f in files)
   assert any(f.startswith('modes_') and f.endswith('.png') for f in files)
   config = json.loads((workdir / 'config.json').read_text())
