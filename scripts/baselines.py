@@ -3,15 +3,21 @@
   python scripts/baselines.py --table=ring --seeds=10
   python scripts/baselines.py --table=grid --seeds=10 --steps=20000
   python scripts/baselines.py --table=stacked_mnist --seeds=3 --rows=dcgan,pacgan4
+  python scripts/baselines.py --table=grid --seeds=5 --steps=20000 --eval_every=2000 \
+      --rows=gan,pacgan2,best
 
 Each row of a table is one experiment config variant, trained as one process of
 --config.num_seeds=SEEDS (seeds 0 .. SEEDS-1 in one compiled program) for --steps steps, the
-same budget for every row, and scored by its final evaluation. Runs live in
-WORKDIR/TABLE/ROW_sSEEDS_nSTEPS; a finished one (with its summary.json) is reused, an
-interrupted one resumes. The script then rewrites the table's section of --out: our rows
-(mean +- std over seeds), the published rows with their source, the command, the commits
-that trained the rows (each run's segments.jsonl) and the one checked out, the machine and
-the wall time. Sections of other tables in the file are left as they are.
+same budget for every row, and scored by its final evaluation; with --eval_every=N it is
+also evaluated every N steps, and the section adds each metric's learning curve (mean +- std
+over seeds at every evaluation, a column per row). Runs live in
+WORKDIR/TABLE/ROW_sSEEDS_nSTEPS (plus _eN with --eval_every); a finished one (with its
+summary.json) is reused, an interrupted one resumes. The script then rewrites the table's
+section of --out: our rows (mean +- std over seeds), the published rows with their source,
+the command, the commits that trained the rows (each run's segments.jsonl) and the one
+checked out, the machine and the wall time. A budget other than the table's default has a
+section of its own (TABLE_nSTEPS), so a longer run does not replace the default table.
+Sections of other tables and budgets in the file are left as they are.
 """
 import dataclasses
 import math
@@ -22,7 +28,7 @@ import sys
 from absl import app, flags
 import numpy as np
 
-from gan_jax import launch, provenance
+from gan_jax import launch, provenance, writers
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -96,6 +102,8 @@ _TABLE = flags.DEFINE_enum('table', None, list(TABLES), 'Which table to regenera
 _SEEDS = flags.DEFINE_integer('seeds', 10, 'Seeds per row (one num_seeds run each).')
 _STEPS = flags.DEFINE_integer('steps', 0, "Training steps per run, the same for every row "
                               "(0: the table's default CPU budget).")
+_EVAL_EVERY = flags.DEFINE_integer('eval_every', 0, 'Also evaluate every N steps and write '
+                                   'learning curves (0: only the final evaluation).')
 _ROWS = flags.DEFINE_list('rows', [], 'Config variants to train (default: every row).')
 _WORKDIR = flags.DEFINE_string('workdir', os.path.join(_ROOT, 'runs', 'baselines'),
                                'Where the runs live.')
@@ -109,13 +117,19 @@ def _cell(values, scale):
   finite = values[np.isfinite(values)]
   if not finite.size:
     return 'n/a'
-  text = f'{finite.mean():.{_digits(scale)}f} +- {finite.std():.{_digits(scale)}f}'
+  digits = _digits(scale, finite.mean())
+  text = f'{finite.mean():.{digits}f} +- {finite.std():.{digits}f}'
   missing = values.size - finite.size
   return text + (f' ({missing} seeds n/a)' if missing else '')
 
 
-def _digits(scale):
-  return 1 if scale != 1.0 else 2
+def _digits(scale, mean):
+  """Decimals: 1 for percentages, 2 otherwise, more where the mean needs them to show two
+  significant digits (a reverse KL of 0.0015 is not 0.00)."""
+  digits = 1 if scale != 1.0 else 2
+  if 0 < abs(mean) < 10.0 ** (1 - digits):
+    digits = 1 - math.floor(math.log10(abs(mean)))
+  return digits
 
 
 def _number(value):
@@ -125,14 +139,17 @@ def _number(value):
     return math.nan  # metrics.jsonl writes an undefined metric as 'nan'.
 
 
-def _train(table, variant, seeds, steps):
-  """Trains (or reuses) one row's run; returns its summary."""
-  workdir = os.path.join(_WORKDIR.value, _TABLE.value, f'{variant}_s{seeds}_n{steps}')
-  overrides = [f'num_seeds={seeds}', f'num_steps={steps}', f'eval_every={steps}',
+def _train(table, variant, seeds, steps, every):
+  """Trains (or reuses) one row's run, evaluated every `every` steps (0: at the end);
+  returns its summary, with the code that trained it and its evaluation records."""
+  name = f'{variant}_s{seeds}_n{steps}' + (f'_e{every}' if every else '')
+  workdir = os.path.join(_WORKDIR.value, _TABLE.value, name)
+  overrides = [f'num_seeds={seeds}', f'num_steps={steps}', f'eval_every={every or steps}',
                f'checkpoint_every={max(steps // 4, 1)}', f'log_every={max(steps // 10, 1)}']
   print(f'{_TABLE.value}/{variant}: {seeds} seeds x {steps} steps in {workdir}', flush=True)
   summary = launch.train_once(f'{table.config}:{variant}', workdir, 0, overrides, cwd=_ROOT)
-  return {**summary, 'code': provenance.code_versions(workdir)}
+  evals = [r for r in writers.read_metrics(workdir) if r['event'] == 'eval']
+  return {**summary, 'code': provenance.code_versions(workdir), 'evals': evals}
 
 
 def _machine():
@@ -155,10 +172,18 @@ def _commits(results):
           f'{provenance.code_version(os.path.join(_ROOT, "gan_jax"))})')
 
 
-def section(table, results, seeds, steps, command):
-  """The Markdown section of `table` for `results` (row name -> summary)."""
+def section_key(name, table, steps):
+  """The section of table `name` at `steps` steps: the table's own at its default budget,
+  NAME_nSTEPS at any other."""
+  return name if steps == table.steps else f'{name}_n{steps}'
+
+
+def section(key, table, results, seeds, steps, every, command):
+  """The Markdown section `key` of `table` for `results` (row name -> summary), with the
+  learning curves when the runs were evaluated every `every` steps (0: at the end only)."""
   heads = [h for _, h, _ in table.metrics]
-  lines = [f'<!-- baselines:{_TABLE.value} -->', f'## {table.title}', '',
+  title = table.title if key in TABLES else f'{table.title}, {steps:,} steps'
+  lines = [f'<!-- baselines:{key} -->', f'## {title}', '',
            f'| model | source | {" | ".join(heads)} | wall time |',
            '|---|---|' + '---|' * len(heads) + '---|']
   for name, summary in results.items():
@@ -170,13 +195,31 @@ def section(table, results, seeds, steps, command):
   for name, cells in table.published.items():
     lines.append(f'| {name} | published | {" | ".join(cells)} | |')
   total = sum(s['seconds'] for s in results.values()) / 3600
+  evaluated = f'; evaluated every {every:,} steps, curves below' if every else ''
   lines += ['', f'Ours: {steps:,} steps per run ({seeds} seeds per run, the same budget for '
-            f'every row; the paper: {table.budget}), scored by the final evaluation. '
-            f'Published: {table.source}.', '',
+            f'every row; the paper: {table.budget}), scored by the final evaluation'
+            f'{evaluated}. Published: {table.source}.', '',
             f'Command: `{command}`  ', f'Commit: {_commits(results)}  ', f'Machine: {_machine()}  ',
-            f'Wall time: {total:.2f} h for the rows above.',
-            f'<!-- /baselines:{_TABLE.value} -->']
-  return '\n'.join(lines)
+            f'Wall time: {total:.2f} h for the rows above.']
+  if every:
+    lines += curves(table, results)
+  return '\n'.join(lines + [f'<!-- /baselines:{key} -->'])
+
+
+def curves(table, results):
+  """Markdown lines: per metric, its mean +- std over seeds at each evaluation step that
+  every row's run reached (a line per step, a column per row)."""
+  reached = [{r['step'] for r in s['evals']} for s in results.values()]
+  steps = sorted(set.intersection(*reached)) if reached else []
+  lines = []
+  for metric, head, scale in table.metrics:
+    lines += ['', f'{head[0].upper() + head[1:]} at each evaluation (mean +- std over seeds):', '',
+              f'| step | {" | ".join(results)} |', '|---|' + '---|' * len(results)]
+    for step in steps:
+      cells = [_cell([_number(r.get(metric)) for r in s['evals'] if r['step'] == step], scale)
+               for s in results.values()]
+      lines.append(f'| {step:,} | {" | ".join(cells)} |')
+  return lines
 
 
 def write_section(path, name, text):
@@ -206,19 +249,22 @@ def main(argv):
   if unknown:
     sys.exit(f'error: --rows={",".join(_ROWS.value)}: {", ".join(unknown)} not in table '
              f'{_TABLE.value}; its rows: {", ".join(variants)}')
-  if _SEEDS.value < 1 or _STEPS.value < 0:
-    sys.exit(f'error: --seeds={_SEEDS.value} must be >= 1 and --steps={_STEPS.value} >= 0')
+  if _SEEDS.value < 1 or _STEPS.value < 0 or _EVAL_EVERY.value < 0:
+    sys.exit(f'error: --seeds={_SEEDS.value} must be >= 1, --steps={_STEPS.value} >= 0 and '
+             f'--eval_every={_EVAL_EVERY.value} >= 0')
   steps = _STEPS.value or table.steps
+  every = _EVAL_EVERY.value if _EVAL_EVERY.value < steps else 0
   results = {}
   for variant in _ROWS.value or list(variants):
     try:
-      results[variants[variant]] = _train(table, variant, _SEEDS.value, steps)
+      results[variants[variant]] = _train(table, variant, _SEEDS.value, steps, every)
     except launch.LaunchError as e:
       sys.exit(f'error: {_TABLE.value}/{variant}: {e}')
   command = ' '.join(['python scripts/baselines.py'] + sys.argv[1:])
-  write_section(_OUT.value, _TABLE.value, section(table, results, _SEEDS.value, steps,
-                                                  command))
-  print(f'wrote the {_TABLE.value} section of {_OUT.value}')
+  key = section_key(_TABLE.value, table, steps)
+  write_section(_OUT.value, key, section(key, table, results, _SEEDS.value, steps, every,
+                                         command))
+  print(f'wrote the {key} section of {_OUT.value}')
 
 
 if __name__ == '__main__':

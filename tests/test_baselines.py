@@ -21,6 +21,44 @@ def test_a_cell_is_the_mean_and_population_std_over_seeds_with_undefined_seeds_n
   assert baselines._cell([float('nan')], 1.0) == 'n/a'
 
 
+def test_a_small_mean_keeps_two_significant_digits():
+  assert baselines._cell([0.001, 0.002], 1.0) == '0.0015 +- 0.0005'
+  assert baselines._cell([0.0004, 0.0006], 100.0) == '0.050 +- 0.010'
+  assert baselines._cell([0.0, 0.0], 1.0) == '0.00 +- 0.00'
+  assert baselines._cell([-0.5, 0.5], 1.0) == '0.00 +- 0.50'
+
+
+def _evals(values_by_step):
+  """metrics.jsonl eval records: step -> one modes value per seed."""
+  return [{'step': step, 'event': 'eval', 'seed': seed, 'modes': v, 'hq_fraction': v / 10,
+           'mode_kl': 1 / v} for step, values in values_by_step.items()
+          for seed, v in enumerate(values)]
+
+
+def test_a_longer_budget_has_its_own_section_with_a_learning_curve_per_metric():
+  table = baselines.TABLES['ring']
+  assert baselines.section_key('ring', table, table.steps) == 'ring'
+  assert baselines.section_key('ring', table, 20_000) == 'ring_n20000'
+  # The rows reached different evaluations; the curves keep those all of them reached.
+  results = {'GAN': {'per_seed': {'0': {'modes': 6}, '1': {'modes': 8}}, 'seconds': 60,
+                     'evals': _evals({10: [4, 5], 20: [6, 8]})},
+             'PacGAN2': {'per_seed': {'0': {'modes': 8}, '1': {'modes': 8}}, 'seconds': 60,
+                         'evals': _evals({10: [7, 8], 20: [8, 8], 30: [8, 8]})}}
+  text = baselines.section('ring_n20', table, results, 2, 20, 10, 'CMD')
+  lines = text.splitlines()
+  assert lines[0] == '<!-- baselines:ring_n20 -->' and lines[-1] == '<!-- /baselines:ring_n20 -->'
+  assert lines[1] == f'## {table.title}, 20 steps'
+  assert 'evaluated every 10 steps, curves below' in text
+  modes = lines.index('Modes at each evaluation (mean +- std over seeds):')
+  assert lines[modes + 2:modes + 6] == ['| step | GAN | PacGAN2 |', '|---|---|---|',
+                                        '| 10 | 4.50 +- 0.50 | 7.50 +- 0.50 |',
+                                        '| 20 | 7.00 +- 1.00 | 8.00 +- 0.00 |']
+  kl = lines.index('Reverse KL at each evaluation (mean +- std over seeds):')
+  expected = [np.mean([1 / 4, 1 / 5]), np.std([1 / 4, 1 / 5])]
+  assert lines[kl + 4].startswith(f'| 10 | {expected[0]:.2f} +- {expected[1]:.2f} |')
+  assert len([line for line in lines if line.startswith('| 30 |')]) == 0
+
+
 def test_rewriting_a_section_keeps_the_other_sections_and_the_text_around_them(tmp_path):
   path = str(tmp_path / 'BASELINES.md')
   section = lambda name, text: f'<!-- baselines:{name} -->\n{text}\n<!-- /baselines:{name} -->'
