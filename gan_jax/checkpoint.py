@@ -142,15 +142,19 @@ class Checkpointer:
     workdir: the run's directory; checkpoints go to workdir/checkpoints/STEP and
       workdir/checkpoints_best/STEP.
     config: the run's config (stored with each checkpoint).
+    read_only: for scripts that only restore (evaluate, sample): creates no directory and
+      leaves partial saves alone, since they may be a live run's save in progress.
   """
 
-  def __init__(self, workdir, config):
+  def __init__(self, workdir, config, read_only=False):
     _save_replicated_arrays_whole()  # Here, not at import: it starts JAX's backend.
     self.directory = os.path.join(os.path.abspath(workdir), 'checkpoints')
     self._config = config
+    self._read_only = read_only
     self._manager = self._open(self.directory, ocp.CheckpointManagerOptions(
-        max_to_keep=config.keep_checkpoints, create=True, cleanup_tmp_directories=True,
-        enable_async_checkpointing=True, multiprocessing_options=_barriers('latest')))
+        max_to_keep=config.keep_checkpoints, create=not read_only,
+        cleanup_tmp_directories=not read_only, enable_async_checkpointing=True,
+        multiprocessing_options=_barriers('latest')))
     self._best = None
     if config.best_metric:
       metric = config.best_metric
@@ -158,13 +162,12 @@ class Checkpointer:
           os.path.join(os.path.abspath(workdir), 'checkpoints_best'),
           ocp.CheckpointManagerOptions(
               max_to_keep=config.keep_best, best_fn=lambda metrics: metrics[metric],
-              best_mode=config.best_mode, keep_checkpoints_without_metrics=False, create=True,
-              cleanup_tmp_directories=True, enable_async_checkpointing=True,
-              multiprocessing_options=_barriers('best')))
+              best_mode=config.best_mode, keep_checkpoints_without_metrics=False,
+              create=not read_only, cleanup_tmp_directories=not read_only,
+              enable_async_checkpointing=True, multiprocessing_options=_barriers('best')))
 
-  @staticmethod
-  def _open(directory, options):
-    if os.path.isdir(directory):
+  def _open(self, directory, options):
+    if os.path.isdir(directory) and not self._read_only:
       for name in sorted(os.listdir(directory)):
         if 'tmp' in name:
           log.warning('ignoring and removing the partial checkpoint %s (a save was '

@@ -88,7 +88,7 @@ def main(argv):
   try:
     saved = config.copy_and_resolve_references()
     saved.best_metric = best_metric  # Opens the best-N checkpoints too.
-    with checkpoint.Checkpointer(_WORKDIR.value, saved) as ckpt:
+    with checkpoint.Checkpointer(_WORKDIR.value, saved, read_only=True) as ckpt:
       step = _step(ckpt, best_metric)
       out = _OUT.value or os.path.join(_WORKDIR.value, f'eval_{step}_{_NUM.value}.json')
       if os.path.exists(out):  # Before the run is built: a refusal costs no compile.

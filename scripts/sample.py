@@ -113,7 +113,7 @@ def main(argv):
     sys.exit(f'error: --interpolate needs an image model; dataset {config.dataset!r} has '
              f'samples of shape {tuple(run.dataset.sample_shape)}')
   try:
-    with checkpoint.Checkpointer(_WORKDIR.value, config) as ckpt:
+    with checkpoint.Checkpointer(_WORKDIR.value, config, read_only=True) as ckpt:
       if ckpt.latest_step() is None:
         sys.exit(f'error: no checkpoint in {ckpt.directory}')
       run.restore(ckpt)

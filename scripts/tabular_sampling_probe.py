@@ -51,7 +51,7 @@ def _restored_run(workdir):
     run = train.Run(config)
   except (AttributeError, KeyError) as e:
     sys.exit(f'error: {checkpoint.missing_field_message(workdir, e)}')
-  with checkpoint.Checkpointer(workdir, config) as ckpt:
+  with checkpoint.Checkpointer(workdir, config, read_only=True) as ckpt:
     if ckpt.latest_step() is None:
       sys.exit(f'error: no checkpoint in {ckpt.directory}')
     run.restore(ckpt)

@@ -39,6 +39,6 @@ def tiny_config(**overrides):
 def restored_state(config, workdir):
   """The latest checkpointed state of the run of `config` in `workdir`, on the host."""
   run = train.Run(config)
-  with checkpoint.Checkpointer(workdir, config) as ckpt:
+  with checkpoint.Checkpointer(workdir, config, read_only=True) as ckpt:
     state = ckpt.restore(run.state)
   return parallel.fetch(state)

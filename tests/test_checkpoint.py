@@ -225,6 +225,18 @@ def test_closing_a_run_opened_without_saving_waits_for_the_removal_of_an_interru
   assert not partial.exists()
 
 
+def test_a_read_only_opening_creates_no_folder_and_leaves_a_save_in_progress(tmp_path):
+  # evaluate.py and sample.py may open a run that is still training and saving.
+  config = tiny_config(best_metric='modes', best_mode='max')
+  partial = tmp_path / 'checkpoints' / '6.orbax-checkpoint-tmp-1234567'
+  partial.mkdir(parents=True)
+  (partial / 'half_written').write_text('x')
+  with checkpoint.Checkpointer(str(tmp_path), config, read_only=True) as ckpt:
+    assert ckpt.latest_step() is None and ckpt.saved_steps() == []
+  assert (partial / 'half_written').read_text() == 'x'
+  assert sorted(os.listdir(tmp_path)) == ['checkpoints']  # No checkpoints_best either.
+
+
 def _expect_one_line_error(workdir, args, *parts):
   before = {p: os.path.getmtime(os.path.join(r, p))
             for r, _, files in os.walk(workdir) for p in files}

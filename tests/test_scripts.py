@@ -219,3 +219,18 @@ def test_a_run_written_by_an_older_version_is_a_one_line_error(smoke_run, tmp_pa
   assert proc.returncode != 0 and len(lines) == 1, proc.stderr[-2000:]
   assert "no field 'data_resize'" in lines[0] and 'older version' in lines[0]
   assert 'Traceback' not in proc.stderr
+
+
+@pytest.mark.parametrize('script', ['sample.py', 'evaluate.py'])
+@pytest.mark.xdist_group('scripts_smoke_run')
+def test_a_run_without_checkpoints_is_a_one_line_error_that_creates_nothing(
+    smoke_run, tmp_path, script):
+  workdir = tmp_path / 'not_saved_yet'
+  workdir.mkdir()
+  shutil.copy(smoke_run / 'config.json', workdir)
+  proc = cli.run([sys.executable, f'scripts/{script}', f'--workdir={workdir}',
+                  f'--out={tmp_path / "out"}'], cwd=ROOT, timeout=300, env=run_env())
+  lines = [line for line in proc.stderr.splitlines() if line.startswith('error:')]
+  assert proc.returncode != 0 and len(lines) == 1, proc.stderr[-2000:]
+  assert lines[0] == f'error: no checkpoint in {workdir / "checkpoints"}'
+  assert os.listdir(workdir) == ['config.json'] and os.listdir(tmp_path) == ['not_saved_yet']
