@@ -56,7 +56,7 @@ def test_a_longer_budget_has_its_own_section_with_a_learning_curve_per_metric():
   kl = lines.index('Reverse KL at each evaluation (mean +- std over seeds):')
   expected = [np.mean([1 / 4, 1 / 5]), np.std([1 / 4, 1 / 5])]
   assert lines[kl + 4].startswith(f'| 10 | {expected[0]:.2f} +- {expected[1]:.2f} |')
-  assert len([line for line in lines if line.startswith('| 30 |')]) == 0
+  assert not any(line.startswith('| 30 |') for line in lines)
 
 
 def test_rewriting_a_section_keeps_the_other_sections_and_the_text_around_them(tmp_path):
