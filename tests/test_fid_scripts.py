@@ -5,7 +5,6 @@ import os
 import re
 import sys
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -14,6 +13,7 @@ from gan_jax.data import bundled
 from gan_jax.metrics import classifier, inception, inception_weights, stats_files
 from tests import cli
 from tests.conftest import ROOT, run_env
+from tests.helpers import reference_inception
 
 
 def _script(name, *args):
@@ -52,12 +52,10 @@ def test_fid_of_a_stats_file_and_an_image_file_equals_the_fid_of_direct_features
   assert result['count_a'] == 24 and result['count_b'] == 25
 
   # One Inception call embeds the fakes and the stats file's fixed subset of the digits,
-  # which fid_stats.py streamed in threads. Compiled with LLVM's optimisations, which the
-  # suite turns off for its in-process programs: without them this call runs 2x slower.
+  # which fid_stats.py streamed in threads.
   variables = inception_weights.load()[0]
   both = np.concatenate([fake, stats_files.reference_subset(digits, 24)])
-  embed = jax.jit(inception.InceptionV3().apply,
-                  compiler_options={'xla_backend_optimization_level': 2})
+  embed = reference_inception()
   feats = np.asarray(embed(variables, inception.preprocess(jnp.asarray(both))), np.float64)
   feats, real = feats[:25], feats[25:]
   np.testing.assert_allclose(saved['mu'], real.mean(0), rtol=1e-4, atol=1e-4)

@@ -10,6 +10,7 @@ import pytest
 
 from gan_jax import models, parallel
 from gan_jax.metrics import inception, inception_weights, pipeline
+from tests.helpers import reference_inception
 
 DATA = os.path.join(os.path.dirname(__file__), 'data')
 
@@ -29,10 +30,7 @@ def weights():
 
 @pytest.fixture(scope='module')
 def embed(weights):
-  # The reference features, compiled with LLVM's optimisations, which the suite turns off for
-  # its in-process programs: without them the network runs 2x slower.
-  apply = jax.jit(inception.InceptionV3().apply,
-                  compiler_options={'xla_backend_optimization_level': 2})
+  apply = reference_inception()
   return lambda images: np.asarray(apply(weights, inception.preprocess(jnp.asarray(images))))
 
 
