@@ -35,29 +35,29 @@ def _one_line_error(proc, *parts):
 
 def test_fid_of_a_stats_file_and_an_image_file_equals_the_fid_of_direct_features(tmp_path):
   stats = str(tmp_path / 'mnist_stats.npz')
-  proc = _script('fid_stats.py', '--dataset=mnist5k', '--num=24', f'--out={stats}',
-                 '--batch_size=8')
+  proc = _script('fid_stats.py', '--dataset=mnist5k', '--num=12', f'--out={stats}',
+                 '--batch_size=4')
   assert proc.returncode == 0, proc.stderr[-2000:]
   saved = np.load(stats)
-  assert int(saved['count']) == 24 and str(saved['resize']) == inception.RESIZE_MODE
+  assert int(saved['count']) == 12 and str(saved['resize']) == inception.RESIZE_MODE
   assert str(saved['dataset']) == 'mnist5k' and saved['sigma'].shape == (2048, 2048)
 
   digits = bundled.mnist5k()[0]
-  fake = np.clip(digits[::200][:25].astype(np.int64) + 60, 0, 255).astype(np.uint8)
+  fake = np.clip(digits[::200][:13].astype(np.int64) + 60, 0, 255).astype(np.uint8)
   np.savez(tmp_path / 'fake.npz', images=fake)
   proc = _script('fid.py', f'--a={stats}', f'--b={tmp_path / "fake.npz"}', '--json',
-                 '--batch_size=25')
+                 '--batch_size=13')
   assert proc.returncode == 0, proc.stderr[-2000:]
   result = json.loads(proc.stdout.strip().splitlines()[-1])
-  assert result['count_a'] == 24 and result['count_b'] == 25
+  assert result['count_a'] == 12 and result['count_b'] == 13
 
   # One Inception call embeds the fakes and the stats file's fixed subset of the digits,
   # which fid_stats.py streamed in threads.
   variables = inception_weights.load()[0]
-  both = np.concatenate([fake, stats_files.reference_subset(digits, 24)])
+  both = np.concatenate([fake, stats_files.reference_subset(digits, 12)])
   embed = reference_inception()
   feats = np.asarray(embed(variables, inception.preprocess(jnp.asarray(both))), np.float64)
-  feats, real = feats[:25], feats[25:]
+  feats, real = feats[:13], feats[13:]
   np.testing.assert_allclose(saved['mu'], real.mean(0), rtol=1e-4, atol=1e-4)
   np.testing.assert_allclose(saved['sigma'], np.cov(real, rowvar=False), rtol=1e-3, atol=1e-4)
   assert result['fid'] == pytest.approx(_fid_of_few_samples(real, feats), rel=1e-3)
