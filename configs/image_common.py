@@ -97,6 +97,6 @@ def fid_smoke(c, evals):
   """A smoke config that also runs the Inception evaluators `evals` on a few samples."""
   c.evals = ('grid',) + tuple(evals)
   c.best_metric, c.best_mode = 'fid', 'min'
-  c.fid.update(num_samples=20, num_reference=40, batch_size=10, kid_subsets=5,
-               kid_subset_size=10, is_splits=2)
+  c.fid.update(num_samples=10, num_reference=20, batch_size=10, kid_subsets=5,
+               kid_subset_size=5, is_splits=2)
   return c
