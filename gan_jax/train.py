@@ -260,9 +260,12 @@ def train_and_evaluate(config, workdir):
            models.count_params(seeds.take(config, run.state, 0).g_params),
            models.count_params(seeds.take(config, run.state, 0).d_params), first_step)
 
+  def elapsed():  # Every segment's wall time, this one's so far included.
+    return earlier_seconds + time.time() - start
+
   def saved(step):  # A killed segment writes no summary; its checkpoints keep its time.
     if writer:
-      provenance.record_checkpoint_seconds(workdir, step, earlier_seconds + time.time() - start)
+      provenance.record_checkpoint_seconds(workdir, step, elapsed())
 
   stop = StopRequest()
   try:
@@ -273,7 +276,7 @@ def train_and_evaluate(config, workdir):
     stop.restore()
     ckpt.close()
   summary = {'steps': seeds.current_step(run.state),
-             'seconds': round(earlier_seconds + time.time() - start, 2), **summary}
+             'seconds': round(elapsed(), 2), **summary}
   if writer:
     summary.update(_write_results(config, workdir, run.seeds, summary.get('best_step')))
     with open(os.path.join(workdir, 'summary.json'), 'w', encoding='utf-8') as f:
