@@ -14,7 +14,8 @@ def train_once(config_file, workdir, seed, overrides, cwd=None):
 
   Args:
     config_file: the --config value (FILE[:ARG]), relative to `cwd`.
-    workdir: the run's directory; a summary.json there means the run is reused.
+    workdir: the run's directory; the run there is reused if its summary.json says it
+      finished, resumed if it was stopped (by SIGTERM or SIGINT) or killed.
     seed: its config.seed.
     overrides: 'FIELD=VALUE' strings, passed as --config.FIELD=VALUE.
     cwd: the directory to run in (a checkout other than this one), or None for this one.
@@ -23,7 +24,7 @@ def train_once(config_file, workdir, seed, overrides, cwd=None):
   """
   workdir = os.path.abspath(workdir)
   summary_path = os.path.join(workdir, 'summary.json')
-  if not os.path.exists(summary_path):
+  if not _finished(summary_path):
     cmd = [sys.executable, '-m', 'gan_jax.main', f'--config={config_file}',
            f'--workdir={workdir}', f'--config.seed={seed}',
            *[f'--config.{o}' for o in overrides]]
@@ -33,3 +34,13 @@ def train_once(config_file, workdir, seed, overrides, cwd=None):
                         f'{(proc.stderr.strip().splitlines() or ["?"])[-1]}')
   with open(summary_path, encoding='utf-8') as f:
     return json.load(f)
+
+
+def _finished(summary_path):
+  """Whether the summary.json at `summary_path` is that of a run that finished: a preempted
+  run writes one too, naming the signal that stopped it."""
+  try:
+    with open(summary_path, encoding='utf-8') as f:
+      return 'stopped_by' not in json.load(f)
+  except FileNotFoundError:
+    return False

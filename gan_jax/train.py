@@ -421,7 +421,7 @@ def _loop(run, config, ckpt, writer, diags, stop, first_step, saved):
       last_saved = step
       saved(step)
     last_log_time += time.time() - pause  # steps_per_sec counts training time only.
-    if stop.signal:
+    if stop.signal and not final:  # A signal during the last step stops nothing.
       log.warning('%s: checkpointed step %d and stopping; rerun the same command to '
                   'resume', stop.signal, step)
       return {'stopped_by': stop.signal}
