@@ -24,7 +24,9 @@ def train_once(config_file, workdir, seed, overrides, cwd=None):
   """
   workdir = os.path.abspath(workdir)
   summary_path = os.path.join(workdir, 'summary.json')
-  if not _finished(summary_path):
+  summary = _read_summary(summary_path)
+  # None: never run, or killed before its first summary; a preempted run names its signal.
+  if summary is None or 'stopped_by' in summary:
     cmd = [sys.executable, '-m', 'gan_jax.main', f'--config={config_file}',
            f'--workdir={workdir}', f'--config.seed={seed}',
            *[f'--config.{o}' for o in overrides]]
@@ -32,15 +34,15 @@ def train_once(config_file, workdir, seed, overrides, cwd=None):
     if proc.returncode:
       raise LaunchError(f'seed {seed} failed: '
                         f'{(proc.stderr.strip().splitlines() or ["?"])[-1]}')
-  with open(summary_path, encoding='utf-8') as f:
-    return json.load(f)
+    with open(summary_path, encoding='utf-8') as f:
+      summary = json.load(f)
+  return summary
 
 
-def _finished(summary_path):
-  """Whether the summary.json at `summary_path` is that of a run that finished: a preempted
-  run writes one too, naming the signal that stopped it."""
+def _read_summary(summary_path):
+  """The summary.json at `summary_path`, or None where there is none."""
   try:
     with open(summary_path, encoding='utf-8') as f:
-      return 'stopped_by' not in json.load(f)
+      return json.load(f)
   except FileNotFoundError:
-    return False
+    return None
