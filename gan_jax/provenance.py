@@ -2,7 +2,8 @@
 every resume) appends a line to WORKDIR/segments.jsonl naming its first step and the gan_jax
 commit, so tables built from reused runs can say what trained them rather than what is
 checked out now; each checkpoint's wall time, all segments counted, goes to
-WORKDIR/checkpoint_seconds.json, so a run resumed after a kill still reports its whole time."""
+WORKDIR/checkpoint_seconds.json, so a run resumed after a kill still reports its whole time;
+the last segment's WORKDIR/summary.json says how far the run got and why it stopped."""
 import datetime
 from importlib import metadata
 import json
@@ -79,6 +80,22 @@ def checkpoint_seconds(workdir, step):
 def _checkpoint_seconds(workdir):
   try:
     with open(os.path.join(workdir, SECONDS), encoding='utf-8') as f:
+      return json.load(f)
+  except (OSError, ValueError):
+    return {}
+
+
+def read_summary(workdir):
+  """The summary.json the last segment of the run in `workdir` wrote.
+
+  Args:
+    workdir: a run's directory.
+  Returns:
+    Its dict, or {} where there is none yet (never run, or killed before its first
+    summary) or it cannot be read.
+  """
+  try:
+    with open(os.path.join(workdir, 'summary.json'), encoding='utf-8') as f:
       return json.load(f)
   except (OSError, ValueError):
     return {}

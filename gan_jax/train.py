@@ -236,7 +236,7 @@ def train_and_evaluate(config, workdir):
   _prepare_workdir(workdir)
   ckpt = _open_and_restore(run, workdir, config)
   first_step = seeds.current_step(run.state)
-  previous = _read_summary(workdir)
+  previous = provenance.read_summary(workdir)
   if first_step >= config.num_steps and previous.get('steps') == first_step:
     ckpt.close()
     log.info('the run in %s is finished (step %d of num_steps=%d): nothing to do; a larger '
@@ -332,15 +332,6 @@ def _earlier_seconds(workdir, previous, first_step):
   if recorded is not None:
     return recorded
   return previous.get('seconds', 0.0) if previous.get('steps', 0) <= first_step else 0.0
-
-
-def _read_summary(workdir):
-  """The summary.json an earlier segment of the run in `workdir` wrote, or {}."""
-  try:
-    with open(os.path.join(workdir, 'summary.json'), encoding='utf-8') as f:
-      return json.load(f)
-  except (OSError, ValueError):
-    return {}
 
 
 def _warn(diags, writer, step, records):

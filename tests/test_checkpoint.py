@@ -149,6 +149,24 @@ def test_sigterm_checkpoints_the_current_step_and_exits_cleanly(reference, tmp_p
   assert _records(workdir) == _records(reference)
 
 
+def test_a_rerun_asking_for_more_steps_extends_a_finished_run_and_one_for_fewer_reuses_it(
+    tmp_path, monkeypatch):
+  workdir = str(tmp_path)
+  config = _smoke_config()
+  config.num_steps, config.checkpoint_every, config.log_every, config.eval_every = 2, 2, 1, 2
+  train.train_and_evaluate(config, workdir)
+  monkeypatch.setenv('XLA_FLAGS', run_env()['XLA_FLAGS'])
+  overrides = ['checkpoint_every=2', 'log_every=1', 'eval_every=2']
+  longer = launch.train_once(SMOKE[0].split('=', 1)[1], workdir, 0,
+                             ['num_steps=4', *overrides], cwd=ROOT)
+  assert longer['steps'] == 4 and _steps_saved(workdir) == [2, 4]
+  for steps in (4, 3):  # Finished: reused as it is, nothing trained or written.
+    assert launch.train_once(SMOKE[0].split('=', 1)[1], workdir, 0,
+                             [f'num_steps={steps}', *overrides], cwd=ROOT) == longer
+  with open(os.path.join(workdir, provenance.SEGMENTS), encoding='utf-8') as f:
+    assert [json.loads(line)['start_step'] for line in f] == [0, 2]
+
+
 def test_a_signal_before_the_last_step_stops_the_run_and_one_during_it_does_not(
     tmp_path, monkeypatch):
   class Signalled(train.StopRequest):
