@@ -130,7 +130,9 @@ Fields every experiment has:
     d_maxout: K >= 2 makes each critic hidden layer d_width maxout units of K affine pieces
       (Goodfellow et al. 2013; activation is then unused); 0 keeps dense + activation.
     g_norm: batch (batch norm before each generator activation, its hidden layers then
-      without bias) or none.
+      without bias), batch_pac (the same, with the statistics of each pac position apart:
+      the generator batch as PacGAN's reference code draws it, pac calls each normalised
+      on its own; needs pac >= 2) or none.
     init_std: > 0 draws every dense kernel of both networks from N(0, init_std) (ALI and
       PacGAN's 0.02); 0 keeps flax's LeCun normal. Biases start at 0 either way.
   tabular: the tables and CTGAN (model=ctgan, a table dataset):

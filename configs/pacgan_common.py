@@ -15,7 +15,8 @@ function of (seed, step)) rather than epochs over one fixed 100k-sample set; the
 update in turn (the reference's ALI algorithm updates both from the same point); batch norm
 keeps 0.9 of its running averages per step with eps 1e-5 (Blocks: 0.95 of its averaged
 standard deviation, eps 1e-4); and a packed generator batch is normalised as one batch of
-100 x pac samples (the reference runs the generator pac times on 100 latents).
+100 x pac samples (the reference runs the generator pac times on 100 latents, each call
+normalised on its own: `--config.mlp.g_norm=batch_pac` does that).
 
 Variants (`get_config(arg)`, arg = 'VARIANT' or 'VARIANT,smoke'; none means 'gan'):
   gan          the protocol's plain GAN (pac 1).

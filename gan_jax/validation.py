@@ -153,6 +153,9 @@ def _check_mlp(config):
   if config.mlp.g_norm not in mlp.G_NORMS:
     raise ConfigError(f'config.mlp.g_norm={config.mlp.g_norm!r} is not allowed; choose one '
                       f'of: {", ".join(sorted(mlp.G_NORMS))}')
+  if config.mlp.g_norm == 'batch_pac' and config.pac < 2:
+    raise ConfigError(f"config.mlp.g_norm='batch_pac' normalises each pac position apart, "
+                      f"but config.pac={config.pac}: use it with pac >= 2, or g_norm='batch'")
   _check_number(config, 'mlp.init_std', integer=False, low=0, low_inclusive=True)
 
 

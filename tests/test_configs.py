@@ -139,7 +139,9 @@ BAD_MIXTURE_FIELDS = [
     (dict(dataset='mnist5k', data_std=0.1, evals=()), ['config.data_std=0.1', 'mnist5k']),
     (dict(data_std=-0.01), ['config.data_std=-0.01', '[0, inf)']),
     (dict(mlp_d_maxout=1), ['config.mlp.d_maxout=1', 'linear']),
-    (dict(mlp_g_norm='layer'), ["config.mlp.g_norm='layer'", 'batch, none']),
+    (dict(mlp_g_norm='layer'), ["config.mlp.g_norm='layer'", 'batch, batch_pac, none']),
+    (dict(mlp_g_norm='batch_pac'), ["config.mlp.g_norm='batch_pac'", 'config.pac=1',
+                                    'pac >= 2']),
     (dict(mlp_d_depth=-1), ['config.mlp.d_depth=-1', '[0, inf)']),
     (dict(mlp_init_std=-0.02), ['config.mlp.init_std=-0.02', '[0, inf)']),
 ]

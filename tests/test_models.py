@@ -325,6 +325,44 @@ def test_batch_norm_generator_normalises_with_batch_statistics_and_evaluates_wit
                              evaluated[:8], rtol=1e-5, atol=1e-6)
 
 
+def test_per_pac_batch_norm_generator_equals_pac_calls_as_the_pacgan_reference_draws_them():
+  # PacGAN's reference runs its batch-norm generator once per pac position and packs the
+  # calls' i-th samples together; g_norm='batch_pac' computes that in one call.
+  config = _pacgan_config(width=16, g_norm='batch_pac')
+  config.pac, config.sync_batch_stats = 3, False
+  per_pac, _ = models.build(config, (2,))
+  config.mlp.g_norm = 'batch'
+  plain, _ = models.build(config, (2,))
+  z = jax.random.normal(jax.random.PRNGKey(0), (36, 2))
+  params, state = models.init(per_pac, jax.random.PRNGKey(1), z)
+  out, updated = models.apply(per_pac, params, state, z, train=True)
+  calls = [models.apply(plain, params, state, z[j::3], train=True) for j in range(3)]
+  # models.pack puts samples 3i .. 3i + 2 in packed sample i: position j is call j's i-th.
+  expected = np.stack([o for o, _ in calls], axis=1).reshape(36, 2)
+  np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-6)
+  # The running averages take the mean of the calls' statistics, as the reference's
+  # population updates do.
+  averaged = jax.tree.map(lambda *s: sum(s) / 3, *[u for _, u in calls])
+  for a, b in zip(jax.tree.leaves(updated), jax.tree.leaves(averaged)):
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+  # In eval mode both normalise with the stored statistics alone.
+  np.testing.assert_array_equal(models.apply(per_pac, params, state, z, train=False)[0],
+                                models.apply(plain, params, state, z, train=False)[0])
+
+
+def test_grouped_batch_norm_on_images_normalises_each_interleaved_group_with_its_moments():
+  x = np.asarray(jax.random.normal(jax.random.PRNGKey(2), (8, 3, 3, 4)), np.float64) * 2 + 1
+  bn = layers.BatchNorm(use_running_average=False, use_scale=False, use_bias=False, groups=2)
+  variables = bn.init(jax.random.PRNGKey(0), jnp.asarray(x[:1], jnp.float32))
+  y, _ = bn.apply(variables, jnp.asarray(x, jnp.float32), mutable=['batch_stats'])
+  for j in range(2):  # Examples j, j + 2, ...: moments over them and their pixels.
+    g = x[j::2]
+    ref = (g - g.mean((0, 1, 2))) / np.sqrt(g.var((0, 1, 2)) + 1e-5)
+    np.testing.assert_allclose(np.asarray(y)[j::2], ref, rtol=1e-4, atol=1e-5)
+  with pytest.raises(ValueError, match='divisible by 2'):
+    bn.apply(variables, jnp.asarray(x[:3], jnp.float32), mutable=['batch_stats'])
+
+
 @pytest.mark.parametrize('minibatch', ['discrimination', 'stddev'])
 def test_maxout_critic_keeps_its_features_for_the_minibatch_layers(minibatch):
   config = _pacgan_config(d_width=8)

@@ -71,16 +71,20 @@ def test_eight_devices_equal_one_device_on_the_same_global_batch(loss, arch, n_c
 STABILISATION = [
     dict(d_minibatch='discrimination', feature_matching=1.0, instance_noise=0.1,
          instance_noise_steps=10, real_label=0.9, fake_label=0.1),
-    dict(d_minibatch='stddev', pac=2, dragan_weight=1.0, r1_gamma=1.0, r1_every=2),
+    # The generator's batch norm per pac position: its groups' statistics across devices.
+    dict(d_minibatch='stddev', pac=2, dragan_weight=1.0, r1_gamma=1.0, r1_every=2,
+         mlp=dict(g_norm='batch_pac')),
     dict(loss='wgan_gp', n_critic=2, pac=2, unrolled_steps=2),
 ]
 
 
 @pytest.mark.parametrize('overrides', STABILISATION,
-                         ids=['minibatch-fm-noise-smoothing', 'stddev-pac-dragan-lazy_r1',
-                              'wgan_gp-pac-unrolled'])
+                         ids=['minibatch-fm-noise-smoothing',
+                              'stddev-pac-batch_pac-dragan-lazy_r1', 'wgan_gp-pac-unrolled'])
 def test_stabilisation_techniques_also_give_the_one_device_result(overrides):
-  _assert_one_device_result(tiny_config(**overrides))
+  config = tiny_config(**{k: v for k, v in overrides.items() if k != 'mlp'})
+  config.mlp.update(overrides.get('mlp', {}))
+  _assert_one_device_result(config)
 
 
 def test_minibatch_discrimination_in_a_dcgan_critic_gives_the_one_device_result():

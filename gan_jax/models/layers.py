@@ -150,6 +150,11 @@ class BatchNorm(nn.Module):
     use_scale, use_bias, scale_init: the learned affine transform.
     dtype: the output's dtype (None: the input's, at least float32).
     fixed_statistics: stop the gradient through the batch statistics.
+    groups: G > 1 normalises example i with the statistics of the examples at i's position
+      modulo G (G interleaved groups), and updates the running averages with the mean of
+      the groups' statistics. With G = pac these are the groups PacGAN's reference code
+      draws in pac generator calls, each normalised on its own (models.pack puts G
+      consecutive examples in one packed sample).
   """
   use_running_average: bool
   axis_name: str | None = None
@@ -158,6 +163,7 @@ class BatchNorm(nn.Module):
   scale_init: Any = nn.initializers.ones
   dtype: Any = None
   fixed_statistics: bool = False
+  groups: int = 1
 
   @nn.compact
   def __call__(self, x):
@@ -165,20 +171,32 @@ class BatchNorm(nn.Module):
     ra_mean = self.variable('batch_stats', 'mean', jnp.zeros, (features,), jnp.float32)
     ra_var = self.variable('batch_stats', 'var', jnp.ones, (features,), jnp.float32)
     xf = x.astype(jnp.promote_types(x.dtype, jnp.float32))
+    # The initialiser's single example makes no groups; it only shapes the variables.
+    groups = 1 if self.use_running_average or self.is_initializing() else self.groups
+    if x.shape[0] % groups:
+      raise ValueError(f'batch norm in {groups} groups needs a batch divisible by {groups}, '
+                       f'got {x.shape[0]} examples')
+    # Grouped: (batch / G, G, ..., features), reduced over every axis but 1 and the last.
+    xg = xf.reshape((x.shape[0] // groups, groups) + x.shape[1:]) if groups > 1 else xf
     if self.use_running_average:
       mean, var = ra_mean.value, ra_var.value
     else:
-      axes = tuple(range(x.ndim - 1))
-      moments = jnp.stack([jnp.mean(xf, axes), jnp.mean(xf * xf, axes)])
+      axes = tuple(a for a in range(xg.ndim - 1) if groups == 1 or a != 1)
+      moments = jnp.stack([jnp.mean(xg, axes), jnp.mean(xg * xg, axes)])
       if self.axis_name is not None and not self.is_initializing():
         moments = jax.lax.pmean(moments, self.axis_name)
       mean, var = moments[0], jnp.maximum(moments[1] - moments[0] ** 2, 0.0)
       if self.fixed_statistics:
         mean, var = jax.lax.stop_gradient(mean), jax.lax.stop_gradient(var)
       if not self.is_initializing():
-        ra_mean.value = BN_MOMENTUM * ra_mean.value + (1.0 - BN_MOMENTUM) * mean
-        ra_var.value = BN_MOMENTUM * ra_var.value + (1.0 - BN_MOMENTUM) * var
-    y = (xf - mean) * jax.lax.rsqrt(var + 1e-5)
+        ra_mean.value = (BN_MOMENTUM * ra_mean.value
+                         + (1.0 - BN_MOMENTUM) * mean.reshape(-1, features).mean(0))
+        ra_var.value = (BN_MOMENTUM * ra_var.value
+                        + (1.0 - BN_MOMENTUM) * var.reshape(-1, features).mean(0))
+      if groups > 1:  # Each group's statistics, broadcast over its examples' other axes.
+        mean = mean.reshape((groups,) + (1,) * (x.ndim - 2) + (features,))
+        var = var.reshape(mean.shape)
+    y = ((xg - mean) * jax.lax.rsqrt(var + 1e-5)).reshape(x.shape)
     if self.use_scale:
       y = y * self.param('scale', self.scale_init, (features,))
     if self.use_bias:
@@ -187,7 +205,7 @@ class BatchNorm(nn.Module):
 
 
 def batch_norm(*, train, sync, scale_init=nn.initializers.ones, dtype=None, fixed=False,
-               affine=True, name=None):
+               affine=True, groups=1, name=None):
   """Batch norm with PyTorch's defaults (momentum 0.1, eps 1e-5).
 
   Args:
@@ -199,6 +217,7 @@ def batch_norm(*, train, sync, scale_init=nn.initializers.ones, dtype=None, fixe
     fixed: hold the batch statistics fixed for differentiation (BatchNorm).
     affine: learn a scale and a shift; False leaves them to the caller (conditional batch
       norms, whose scale and shift depend on the example).
+    groups: normalise G interleaved groups of examples apart (BatchNorm.groups).
     name: optional module name.
   Returns:
     A BatchNorm module.
@@ -206,7 +225,7 @@ def batch_norm(*, train, sync, scale_init=nn.initializers.ones, dtype=None, fixe
   return BatchNorm(use_running_average=not train,
                    axis_name=DATA_AXIS if (sync and train) else None, use_scale=affine,
                    use_bias=affine, scale_init=scale_init, dtype=dtype,
-                   fixed_statistics=fixed, name=name)
+                   fixed_statistics=fixed, groups=groups, name=name)
 
 
 class ConditionalBatchNorm(nn.Module):

@@ -19,7 +19,9 @@ ACTIVATIONS = {
     'tanh': jnp.tanh,
     'silu': nn.silu,
 }
-G_NORMS = ('none', 'batch')
+# 'batch_pac': batch norm with statistics per pac position (BatchNorm.groups = config.pac),
+# as PacGAN's reference code normalises each of its pac generator calls.
+G_NORMS = ('none', 'batch', 'batch_pac')
 
 
 def kernel_init(std):
@@ -60,6 +62,7 @@ class MLPGenerator(nn.Module):
     init_std: > 0 draws every kernel from N(0, init_std); 0 keeps flax's default.
     dtype: the computation's dtype (None: the parameters' and inputs'); bfloat16 still
       outputs float32.
+    norm_groups: the batch norms' groups (layers.BatchNorm.groups).
   """
   width: int
   depth: int
@@ -69,6 +72,7 @@ class MLPGenerator(nn.Module):
   sync_batch_stats: bool = True
   init_std: float = 0.0
   dtype: Any = None
+  norm_groups: int = 1
 
   @nn.compact
   def __call__(self, z, labels=None, train: bool = False):
@@ -79,7 +83,8 @@ class MLPGenerator(nn.Module):
     for _ in range(self.depth):
       h = nn.Dense(self.width, use_bias=not batch, kernel_init=init, dtype=self.dtype)(h)
       if batch:
-        h = layers.batch_norm(train=train, sync=self.sync_batch_stats, dtype=self.dtype)(h)
+        h = layers.batch_norm(train=train, sync=self.sync_batch_stats, dtype=self.dtype,
+                              groups=self.norm_groups)(h)
       h = act(h)
     out = nn.Dense(math.prod(self.out_shape), kernel_init=init, dtype=self.dtype)(h)
     return layers.full_precision(out).reshape((z.shape[0],) + tuple(self.out_shape))
@@ -141,8 +146,10 @@ def build(config, data_shape):
   """Returns (generator, critic) sized by `config.mlp` for samples of shape `data_shape`;
   the critic's d_width and d_depth default (0) to the generator's width and depth."""
   mlp, dtype = config.mlp, layers.compute_dtype(config)
+  per_pac = mlp.g_norm == 'batch_pac'
   generator = MLPGenerator(mlp.width, mlp.depth, mlp.activation, tuple(data_shape),
-                           mlp.g_norm, config.sync_batch_stats, mlp.init_std, dtype)
+                           'batch' if per_pac else mlp.g_norm, config.sync_batch_stats,
+                           mlp.init_std, dtype, config.pac if per_pac else 1)
   critic = MLPCritic(mlp.d_width or mlp.width, mlp.d_depth or mlp.depth, mlp.activation,
                      mlp.d_maxout, mlp.init_std, config.d_minibatch, config.minibatch_kernels,
                      config.minibatch_dim, config.minibatch_group, dtype)
