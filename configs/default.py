@@ -52,6 +52,10 @@ Fields every experiment has:
   num_steps: training steps; one step is n_critic critic updates and one generator update.
   batch_size: global batch size, split over all devices.
   n_critic: critic updates per generator update.
+  update_order: alternating (n_critic critic updates, then the generator's against the
+    updated critic) or simultaneous (one critic and one generator update computed from the
+    same parameters on the same fakes, the ALI algorithm PacGAN's reference code trains
+    with; needs n_critic=1 and unrolled_steps=0).
   g_lr, d_lr: the two learning rates (TTUR).
   g_betas, d_betas: Adam (beta1, beta2); DCGAN's (0.5, 0.999) by default.
   g_schedule, d_schedule: learning-rate schedule: constant, linear or cosine decay to 0.
@@ -241,6 +245,7 @@ def get_config():
   c.num_steps = 10_000
   c.batch_size = 256
   c.n_critic = 1
+  c.update_order = 'alternating'
   c.g_lr = 2e-4
   c.d_lr = 2e-4
   c.g_betas = (0.5, 0.999)

@@ -5,14 +5,17 @@ The protocol follows the paper's reference code, fjxmlzn/PacGAN synthetic_data_e
 (2DRing_GAN&PacGAN/config.py and pacgan_task.py; 2DGrid_GAN&PacGAN likewise):
 - generator: z ~ N(0, I_2) -> 4 x [Dense(400, no bias) + batch norm + ReLU] -> Dense(2);
 - discriminator: 3 maxout layers of 200 units x 5 pieces -> Dense(1);
-- every kernel ~ N(0, 0.02), biases 0; Adam lr 1e-4, beta1 0.8 (beta2 0.999) for both;
+- every kernel ~ N(0, 0.02), biases 0; Adam lr 1e-4, beta1 0.8 (beta2 0.999) for both
+  (0.8 the first moment's decay, as Blocks has read beta1 since January 2017; the 2016 ALI
+  mixture script the value comes from ran under Blocks' older 1 - decay reading);
 - the standard GAN loss with the non-saturating generator loss ('ns');
 - batch 100 (packed) samples, 400 epochs of 100k samples: 400k steps;
 - scored on 2,500 samples: modes captured, high-quality share (< 3 std from the nearest
   mode) and the reverse KL of the modes histogram (gan_jax/metrics/modes.py).
 Where this differs from the reference: batches are fresh draws from the mixture (a pure
 function of (seed, step)) rather than epochs over one fixed 100k-sample set; the two networks
-update in turn (the reference's ALI algorithm updates both from the same point); batch norm
+update in turn (the reference's ALI algorithm updates both from the same point on the same
+fakes: `--config.update_order=simultaneous` does that); batch norm
 keeps 0.9 of its running averages per step with eps 1e-5 (Blocks: 0.95 of its averaged
 standard deviation, eps 1e-4); and a packed generator batch is normalised as one batch of
 100 x pac samples (the reference runs the generator pac times on 100 latents, each call

@@ -33,7 +33,7 @@ ADDED_FIELDS = {'data_flip': False, 'data_crop_scale': 1.0, 'stylegan.w_dim': 51
                 'd_drift': 0.0, 'progan.stable_steps': 2_000, 'progan.fade_steps': 2_000,
                 'progan.reset_optimizer': True, 'tabular.critic_conditions': 'shared',
                 'tabular.weight_init': 'lecun', 'data_stream': 'auto',
-                'data_memory_mb': 4096.0, 'data_workers': 0}
+                'data_memory_mb': 4096.0, 'data_workers': 0, 'update_order': 'alternating'}
 
 
 class CheckpointError(RuntimeError):

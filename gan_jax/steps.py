@@ -17,6 +17,9 @@ from gan_jax.metrics import distances
 from gan_jax.models import layers, stylegan2
 from gan_jax.parallel import DATA_AXIS
 
+# How a step orders its players' updates (configs/default.py documents update_order).
+UPDATE_ORDERS = ('alternating', 'simultaneous')
+
 
 def _pmean(tree):
   return lax.pmean(tree, DATA_AXIS)
@@ -349,7 +352,9 @@ class StepFunctions:
     return state, _pmean(m)
 
   def per_device_step(self, state, critic_inputs, generator_inputs, measure=True):
-    """n_critic critic updates then one generator update, on this device's shard.
+    """n_critic critic updates then one generator update against the updated critic, or
+    with update_order='simultaneous' both updates from the same point, on this device's
+    shard.
 
     Args:
       state: the GANState.
@@ -360,6 +365,8 @@ class StepFunctions:
     Returns:
       (state, measurements); critic measurements are those of the last critic update.
     """
+    if self.config.update_order == 'simultaneous':
+      return self._simultaneous_step(state, critic_inputs, generator_inputs, measure)
     # A Python loop, not lax.scan: inside a scan, XLA:CPU lowers the critic's weight-gradient
     # convolutions to a slow generic kernel (DCGAN64 steps ran 10x slower).
     n = self.config.n_critic
@@ -368,6 +375,24 @@ class StepFunctions:
                                  measure if i == n - 1 else False)
     state, g_m = self.g_update(state, generator_inputs, measure)
     return state, {**d_m, **g_m}
+
+  def _simultaneous_step(self, state, critic_inputs, generator_inputs, measure):
+    """One critic and one generator update, both from `state`'s parameters and on the same
+    fakes (see shared_fakes): the ALI algorithm the PacGAN reference trains with, one
+    gradient of both losses. The critic keeps the model state of its own update."""
+    d_state, d_m = self.d_update(state, jax.tree.map(lambda v: v[0], critic_inputs), 0,
+                                 measure)
+    state, g_m = self.g_update(state, generator_inputs, measure)
+    state = state.replace(d_params=d_state.d_params, d_opt_state=d_state.d_opt_state,
+                          d_model_state=d_state.d_model_state)
+    return state, {**d_m, **g_m}
+
+  def shared_fakes(self, critic_inputs):
+    """The generator's inputs that make its fakes the critic's (latents, labels, instance
+    noise, the critic's dropout keys), taken from the first critic update's `critic_inputs`
+    (see d_update), for a simultaneous step."""
+    names = {'z': 'z', 'y_fake': 'y_fake', 'noise': 'noise_fake', 'd_noise': 'd_noise'}
+    return {g: critic_inputs[d][0] for g, d in names.items() if d in critic_inputs}
 
   def label_critic_fakes(self, inputs):
     """Sets the labels of the critic's fakes from the real ones, where the config asks:
@@ -480,6 +505,8 @@ def make_train_step(config, g_model, d_model, g_tx, d_tx, mesh, label_logits=Non
       critic_inputs['y'] = batch['y']
       generator_inputs['y'] = batch['y'][n - 1]
       fns.label_critic_fakes(critic_inputs)
+    if config.update_order == 'simultaneous':
+      generator_inputs.update(fns.shared_fakes(critic_inputs))
     if config.unrolled_steps:
       generator_inputs['unroll'] = jax.tree.map(lambda v: v[n - 1], critic_inputs)
     state, measurements = sharded_step(state, critic_inputs, generator_inputs, measure)

@@ -3,7 +3,7 @@ import math
 import numbers
 import os
 
-from gan_jax import data, evaluate, models, objectives, optim
+from gan_jax import data, evaluate, models, objectives, optim, steps
 from gan_jax.metrics import class_accuracy
 from gan_jax.models import biggan, ctgan, layers, mlp
 
@@ -93,6 +93,7 @@ def validate(config):
     if len(betas) != 2 or not all(isinstance(b, numbers.Real) and 0 <= b < 1 for b in betas):
       raise ConfigError(f'config.{field}={betas!r} must be two numbers in [0, 1)')
   _check_stabilisation(config)
+  _check_update_order(config)
   _check_architectures(config)
   if config.mlp.activation not in mlp.ACTIVATIONS:
     raise ConfigError(f'config.mlp.activation={config.mlp.activation!r} is not allowed; '
@@ -272,6 +273,17 @@ def _check_stabilisation(config):
   if config.pac > 1 and config.num_classes and config.model != 'ctgan':
     raise ConfigError(f'config.pac={config.pac} packs samples of different classes: PacGAN '
                       'is for unconditional models (set num_classes=0 or pac=1)')
+
+
+def _check_update_order(config):
+  """update_order, and the fields a simultaneous step cannot honour."""
+  _check_choice(config, 'update_order', steps.UPDATE_ORDERS)
+  if config.update_order == 'simultaneous':
+    for field, wanted in (('n_critic', 1), ('unrolled_steps', 0)):
+      if config[field] != wanted:
+        raise ConfigError(f"config.update_order='simultaneous' updates both players once "
+                          f"from the same point: config.{field}={config[field]} must be "
+                          f"{wanted} (or use update_order='alternating')")
 
 
 def _check_architectures(config):

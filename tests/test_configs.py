@@ -142,6 +142,11 @@ BAD_MIXTURE_FIELDS = [
     (dict(mlp_g_norm='layer'), ["config.mlp.g_norm='layer'", 'batch, batch_pac, none']),
     (dict(mlp_g_norm='batch_pac'), ["config.mlp.g_norm='batch_pac'", 'config.pac=1',
                                     'pac >= 2']),
+    (dict(update_order='together'), ["config.update_order='together'",
+                                     'alternating, simultaneous']),
+    (dict(n_critic=5, update_order='simultaneous'), ['config.n_critic=5', 'must be 1']),
+    (dict(unrolled_steps=5, update_order='simultaneous'), ['config.unrolled_steps=5',
+                                                           'must be 0']),
     (dict(mlp_d_depth=-1), ['config.mlp.d_depth=-1', '[0, inf)']),
     (dict(mlp_init_std=-0.02), ['config.mlp.init_std=-0.02', '[0, inf)']),
 ]

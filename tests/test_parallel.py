@@ -69,8 +69,10 @@ def test_eight_devices_equal_one_device_on_the_same_global_batch(loss, arch, n_c
 
 # The techniques compose: three runs cover all of them.
 STABILISATION = [
+    # Simultaneous updates: the generator's fakes (latents, instance noise) the critic's.
     dict(d_minibatch='discrimination', feature_matching=1.0, instance_noise=0.1,
-         instance_noise_steps=10, real_label=0.9, fake_label=0.1),
+         instance_noise_steps=10, real_label=0.9, fake_label=0.1,
+         update_order='simultaneous'),
     # The generator's batch norm per pac position: its groups' statistics across devices.
     dict(d_minibatch='stddev', pac=2, dragan_weight=1.0, r1_gamma=1.0, r1_every=2,
          mlp=dict(g_norm='batch_pac')),
@@ -79,7 +81,7 @@ STABILISATION = [
 
 
 @pytest.mark.parametrize('overrides', STABILISATION,
-                         ids=['minibatch-fm-noise-smoothing',
+                         ids=['minibatch-fm-noise-smoothing-simultaneous',
                               'stddev-pac-batch_pac-dragan-lazy_r1', 'wgan_gp-pac-unrolled'])
 def test_stabilisation_techniques_also_give_the_one_device_result(overrides):
   config = tiny_config(**{k: v for k, v in overrides.items() if k != 'mlp'})

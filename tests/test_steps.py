@@ -64,6 +64,38 @@ def test_one_step_equals_hand_written_critic_then_generator_update(loss):
   assert int(state.step) == 1
 
 
+def test_simultaneous_updates_step_both_networks_from_the_same_point_on_the_same_fakes():
+  # The ALI algorithm of PacGAN's reference: both gradients at the step's starting
+  # parameters; the generator's loss on the critic's own fakes (the generator's latents of
+  # an alternating step go unused).
+  # A large critic step: Adam's first update is nearly lr * sign(gradient), so a critic
+  # moved by the default lr would leave the generator's update the same either way.
+  config = tiny_config(loss='ns', update_order='simultaneous', d_lr=0.1)
+  run, s0, batch, critic_inputs, _ = _first_step(config)
+  g_tx, d_tx = optim.build(config)
+  obj = objectives.get('ns')
+  g = lambda p, z: run.g_model.apply({'params': p}, z)
+  d = lambda p, x: run.d_model.apply({'params': p}, x)
+
+  @jax.jit
+  def hand_written(s0, x, z):
+    d_grads = jax.grad(lambda p: obj.d_loss(d(p, x), d(p, g(s0.g_params, z))))(s0.d_params)
+    g_grads = jax.grad(lambda p: obj.g_loss(d(s0.d_params, g(p, z))))(s0.g_params)
+    d_updates, _ = d_tx.update(d_grads, s0.d_opt_state, s0.d_params)
+    g_updates, _ = g_tx.update(g_grads, s0.g_opt_state, s0.g_params)
+    return (optax.apply_updates(s0.d_params, d_updates),
+            optax.apply_updates(s0.g_params, g_updates), g_grads)
+
+  d_params, g_params, g_grads = hand_written(s0, batch['x'][0], critic_inputs['z'][0])
+
+  state, m = run.train_step(run.state, batch)
+  for got, want in zip(_leaves(state.d_params) + _leaves(state.g_params),
+                       _leaves(d_params) + _leaves(g_params)):
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+  np.testing.assert_allclose(m['g_grad_norm'], optax.tree.norm(g_grads), rtol=1e-5)
+  assert int(state.step) == 1
+
+
 def test_train_step_compiles_once_across_steps():
   run, _ = _run_steps(tiny_config(), 5)
   assert run.train_step._cache_size() == 1  # pylint: disable=protected-access
