@@ -175,7 +175,8 @@ def main(argv):
                  f'{mesh.size} devices; pass --batch_size=N with N divisible')
       record = {'workload': name, 'dtype': dtype, 'batch_size': config.batch_size,
                 'resolution': config.image_shape[0],
-                'loss': config.loss, 'd_norm': config.d_norm, **measure(config, mesh, _STEPS.value, _WARMUP.value),
+                'loss': config.loss, 'd_norm': config.d_norm,
+                **measure(config, mesh, _STEPS.value, _WARMUP.value),
                 'steps': _STEPS.value, 'device': jax.devices()[0].device_kind,
                 'devices': jax.device_count(), 'jax': jax.__version__}
       print(json.dumps(record), flush=True)

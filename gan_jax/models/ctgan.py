@@ -2,13 +2,14 @@
 Conditional GAN"), on rows encoded by gan_jax/tabular/transformer.py.
 
 The generator maps (latent, condition) to a row: residual blocks (Linear without bias ->
-batch norm -> ReLU, the output concatenated with the block's input), then one Linear to the row, with tanh
-on each continuous column's scalar and a Gumbel-softmax (temperature `tau`) on each mode
-indicator and categorical one-hot. The condition (CTGAN's conditional vector) is one category
-of one categorical column, a flat index into all their categories; the generator also sows
-the cross-entropy of its logits on the conditioned column ('condition_loss'), which the
-generator's loss adds. The critic judges `pac` rows at once (PacGAN), each with its
-condition: Linear -> LeakyReLU(0.2) -> dropout blocks, then a Linear score.
+batch norm -> ReLU, the output concatenated with the block's input), then one Linear to the
+row, with tanh on each continuous column's scalar and a Gumbel-softmax (temperature `tau`)
+on each mode indicator and categorical one-hot. The condition (CTGAN's conditional vector)
+is one category of one categorical column, a flat index into all their categories; the
+generator also sows the cross-entropy of its logits on the conditioned column
+('condition_loss'), which the generator's loss adds. The critic judges `pac` rows at once
+(PacGAN), each with its condition: Linear -> LeakyReLU(0.2) -> dropout blocks, then a
+Linear score.
 
 The generator's Gumbel noise comes from a key hashed from the bits of each latent, so it
 stays a pure function of its inputs, as every generator here is, and every sampler of the
