@@ -377,22 +377,19 @@ class StepFunctions:
     return state, {**d_m, **g_m}
 
   def _simultaneous_step(self, state, critic_inputs, generator_inputs, measure):
-    """One critic and one generator update, both from `state`'s parameters and on the same
-    fakes (see shared_fakes): the ALI algorithm the PacGAN reference trains with, one
-    gradient of both losses. The critic keeps the model state of its own update."""
-    d_state, d_m = self.d_update(state, jax.tree.map(lambda v: v[0], critic_inputs), 0,
-                                 measure)
+    """One critic and one generator update, both from `state`'s parameters: the ALI
+    algorithm the PacGAN reference trains with, one gradient of both losses. The generator
+    is judged on the critic's fakes: their latents, labels, instance noise and the critic's
+    dropout keys replace its own draws. The critic keeps the model state of its own update."""
+    critic = jax.tree.map(lambda v: v[0], critic_inputs)
+    fakes = {'z': 'z', 'y_fake': 'y_fake', 'noise': 'noise_fake', 'd_noise': 'd_noise'}
+    generator_inputs = {**generator_inputs,
+                        **{g: critic[d] for g, d in fakes.items() if d in critic}}
+    d_state, d_m = self.d_update(state, critic, 0, measure)
     state, g_m = self.g_update(state, generator_inputs, measure)
     state = state.replace(d_params=d_state.d_params, d_opt_state=d_state.d_opt_state,
                           d_model_state=d_state.d_model_state)
     return state, {**d_m, **g_m}
-
-  def shared_fakes(self, critic_inputs):
-    """The generator's inputs that make its fakes the critic's (latents, labels, instance
-    noise, the critic's dropout keys), taken from the first critic update's `critic_inputs`
-    (see d_update), for a simultaneous step."""
-    names = {'z': 'z', 'y_fake': 'y_fake', 'noise': 'noise_fake', 'd_noise': 'd_noise'}
-    return {g: critic_inputs[d][0] for g, d in names.items() if d in critic_inputs}
 
   def label_critic_fakes(self, inputs):
     """Sets the labels of the critic's fakes from the real ones, where the config asks:
@@ -505,8 +502,6 @@ def make_train_step(config, g_model, d_model, g_tx, d_tx, mesh, label_logits=Non
       critic_inputs['y'] = batch['y']
       generator_inputs['y'] = batch['y'][n - 1]
       fns.label_critic_fakes(critic_inputs)
-    if config.update_order == 'simultaneous':
-      generator_inputs.update(fns.shared_fakes(critic_inputs))
     if config.unrolled_steps:
       generator_inputs['unroll'] = jax.tree.map(lambda v: v[n - 1], critic_inputs)
     state, measurements = sharded_step(state, critic_inputs, generator_inputs, measure)
