@@ -20,10 +20,15 @@ _OTHER_XLA_FLAGS = ' '.join(f for f in os.environ.get('XLA_FLAGS', '').split()
 # Must precede the first jax import: every in-process train step runs sharded over 8 devices.
 # In-process programs are tiny models compiled once and run for a step or two, so LLVM's
 # optimisations cost more than they save (a BigGAN step: 27 s to compile at the default
-# level, 16 s without). Subprocess runs (run_env), which train for many steps or run
-# Inception over many images, keep the default.
+# level, 16 s without). For the same reason they use XLA:CPU's older elemental emitters
+# instead of its newer fusion emitters, which take longer to compile such programs: a
+# BigGAN step then compiles in 3.2 s instead of 5.2 s, and test_parallel.py with
+# test_configs.py takes 204-229 s instead of 293-301 s. Subprocess runs (run_env), which
+# train for many steps or run Inception over many images, keep the defaults (these flags
+# made them no faster).
 os.environ['XLA_FLAGS'] = (f'{_OTHER_XLA_FLAGS} {_DEVICES_FLAG}=8 '
-                           '--xla_backend_optimization_level=0').strip()
+                           '--xla_backend_optimization_level=0 '
+                           '--xla_cpu_use_fusion_emitters=false').strip()
 # One persistent compilation cache for this session and its subprocesses, which compile the
 # same small programs again and again (about a third of the suite's time on 2 cores).
 os.environ.setdefault('JAX_COMPILATION_CACHE_DIR', os.path.join(_SESSION_TMP, 'jit_cache'))
