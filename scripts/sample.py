@@ -24,7 +24,6 @@ import sys
 from absl import app, flags
 from absl import logging as absl_logging
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from gan_jax import checkpoint, data, evaluate, progress, seeds, state as state_lib, train
@@ -71,6 +70,7 @@ _PSIS = (1.0, 0.75, 0.5, 0.25, 0.0)
 _MIX_ROWS, _MIX_COLS = 4, 6
 _COARSE = 4  # Styles of the 4x4 and 8x8 layers: StyleGAN's "coarse" ones.
 _CLASS_COLUMNS = 10
+_CHUNK = 32  # Images per call of the style pictures' generator.
 flags.mark_flags_as_required(['workdir', 'out'])
 
 
@@ -235,37 +235,52 @@ def _draw_style_grids(run, state, config, step):
   """Writes OUT_truncation.png, OUT_mixing.png and OUT_interp_w.png; returns the paths."""
   g = run.g_model
   params, model_state = state_lib.sampling_params(state), state.g_model_state
-  styles = jax.jit(functools.partial(stylegan2.styles_of, g))
-  draw_jit = jax.jit(functools.partial(stylegan2.draw_styles, g))
-  draw = lambda z, ws: np.asarray(draw_jit(params, model_state, z, ws))  # noqa: E731
+  w_avg = np.asarray(model_state['w_avg']['w_avg'])
+  truncate = lambda ws, psi: stylegan2.truncate(ws, w_avg, psi)  # noqa: E731
   key = jax.random.fold_in(jax.random.PRNGKey(_SEED.value), 0x5717)  # Not OUT.png's latents.
-  z = jax.random.normal(key, (4 * _PAIRS, config.z_dim))
+  z = np.asarray(jax.random.normal(key, (4 * _PAIRS, config.z_dim)))
+  # Every latent's untruncated styles in one call; each picture truncates them itself.
+  raw = np.asarray(jax.jit(functools.partial(stylegan2.styles_of, g.clone(
+      truncation_psi=1.0)))(params, model_state, z))
+  styles = truncate(raw, g.truncation_psi)
   paths = [_OUT.value + f'_{name}.png' for name in ('truncation', 'mixing', 'interp_w')]
-  zt = z[:_PAIRS]
-  truncated = np.concatenate([evaluate.make_sampler(g.clone(truncation_psi=p), run.mesh, zt)(
-      state) for p in _PSIS])
+  rows, cols = slice(_PAIRS, _PAIRS + _MIX_ROWS), slice(2 * _PAIRS, 2 * _PAIRS + _MIX_COLS)
+  t = np.linspace(0.0, 1.0, _INTERPOLATE.value or 8, dtype=np.float32)
+  w0, w1 = styles[3 * _PAIRS:], styles[:_PAIRS]
+  walk = (w0[:, None] + t[None, :, None, None] * (w1 - w0)[:, None]).reshape(
+      (-1,) + w0.shape[1:])
+  truncated, mixed, top, left, walked = _draw(g, params, model_state, [
+      (np.tile(z[:_PAIRS], (len(_PSIS), 1)),
+       np.concatenate([truncate(raw[:_PAIRS], p) for p in _PSIS])),
+      (np.tile(z[cols], (_MIX_ROWS, 1)),
+       np.asarray(stylegan2.mixing_styles(styles[rows], styles[cols], _COARSE))),
+      (z[cols], styles[cols]),
+      (z[rows], styles[rows]),
+      (np.repeat(z[3 * _PAIRS:], len(t), axis=0), walk)])
   writers.save_grid(paths[0], truncated, _PAIRS, title=f'truncation trick, step {step}',
                     row_labels=[f'psi={p}' for p in _PSIS])
-  rows_z, cols_z = z[_PAIRS:_PAIRS + _MIX_ROWS], z[2 * _PAIRS:2 * _PAIRS + _MIX_COLS]
-  row_ws, col_ws = styles(params, model_state, rows_z), styles(params, model_state, cols_z)
-  mixed = draw(jnp.tile(cols_z, (_MIX_ROWS, 1)),
-               stylegan2.mixing_styles(row_ws, col_ws, _COARSE)).reshape(
-                   (_MIX_ROWS, _MIX_COLS) + truncated.shape[1:])
+  mixed = mixed.reshape((_MIX_ROWS, _MIX_COLS) + truncated.shape[1:])
   corner = -np.ones((1,) + truncated.shape[1:], np.float32)
-  top = np.concatenate([corner, draw(cols_z, col_ws)])
-  left = draw(rows_z, row_ws)
   body = np.concatenate([np.concatenate([left[r:r + 1], mixed[r]]) for r in range(_MIX_ROWS)])
-  writers.save_grid(paths[1], np.concatenate([top, body]), _MIX_COLS + 1,
+  writers.save_grid(paths[1], np.concatenate([corner, top, body]), _MIX_COLS + 1,
                     title=f'coarse styles: left, fine: top, step {step}')
-  t = np.linspace(0.0, 1.0, _INTERPOLATE.value or 8, dtype=np.float32)
-  z0, z1 = z[3 * _PAIRS:], z[:_PAIRS]
-  w0, w1 = styles(params, model_state, z0), styles(params, model_state, z1)
-  walk = w0[:, None] + t[None, :, None, None] * (w1 - w0)[:, None]
-  walk = walk.reshape((-1,) + w0.shape[1:])
-  writers.save_grid(paths[2], draw(jnp.repeat(z0, len(t), axis=0), walk), len(t),
+  writers.save_grid(paths[2], walked, len(t),
                     title=f'linear interpolation in w (rows), noise fixed, step {step}',
                     col_labels=[f't={v:.2f}' for v in t])
   return paths
+
+
+def _draw(g_model, params, model_state, requests):
+  """The images of each (z, styles) request, drawn in chunks of one size: one compile of the
+  generator for every picture (a real StyleGAN2 takes many seconds to compile on CPU)."""
+  draw = jax.jit(functools.partial(stylegan2.draw_styles, g_model))
+  z, styles = (np.concatenate(parts) for parts in zip(*requests))
+  pad = -len(z) % _CHUNK  # Repeats of the last request fill the last chunk.
+  z, styles = (np.concatenate([a, np.repeat(a[-1:], pad, axis=0)]) for a in (z, styles))
+  images = np.concatenate([np.asarray(draw(params, model_state, z[i:i + _CHUNK],
+                                           styles[i:i + _CHUNK]))
+                           for i in range(0, len(z), _CHUNK)])
+  return np.split(images[:len(z) - pad], np.cumsum([len(r[0]) for r in requests])[:-1])
 
 
 if __name__ == '__main__':

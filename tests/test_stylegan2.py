@@ -215,6 +215,10 @@ def test_drawing_a_latents_own_styles_is_drawing_the_latent():
   w = _mapped_w(g, params, state, z)
   np.testing.assert_allclose(ws, np.broadcast_to(0.2 + 0.7 * (w[:, None] - 0.2), ws.shape),
                              rtol=1e-5, atol=1e-6)
+  # Truncating psi-1 styles afterwards (scripts/sample.py's style pictures) is the same.
+  np.testing.assert_allclose(stylegan2.truncate(np.asarray(styles_of(g, params, state, z)),
+                                                np.full((16,), 0.2, np.float32), 0.7),
+                             ws, rtol=1e-5, atol=1e-6)
   np.testing.assert_allclose(draw_styles(g7, params, state, z, ws),
                              apply(g7, params, state, z, train=False)[0], atol=1e-5)
 

@@ -220,7 +220,7 @@ class StyleGAN2Generator(nn.Module):
       return self._mix(mapping, z, w, row_keys)
     ws = jnp.broadcast_to(w[:, None], (w.shape[0], n, self.w_dim))
     if not train and self.truncation_psi != 1.0:
-      ws = w_avg.value + self.truncation_psi * (ws - w_avg.value)
+      ws = truncate(ws, w_avg.value, self.truncation_psi)
     return ws
 
   def _mix(self, mapping, z, w, row_keys):
@@ -300,6 +300,19 @@ class StyleGAN2Critic(nn.Module):
     h = lrelu(layers.EqualDense(ch, name='b4_fc')(h.reshape(h.shape[0], -1)))
     out = layers.EqualDense(1, name='out')(h)[:, 0]
     return layers.critic_head(self, h, out, minibatch='none')
+
+
+def truncate(styles, w_avg, psi):
+  """The truncation trick: `styles` pulled towards `w_avg`, w_avg + psi (styles - w_avg).
+
+  Args:
+    styles: (..., w_dim) styles, jax or numpy.
+    w_avg: (w_dim,) the generator's tracked mean of w.
+    psi: 1 keeps the styles; 0 gives w_avg.
+  Returns:
+    The truncated styles, of the styles' shape.
+  """
+  return w_avg + psi * (styles - w_avg)
 
 
 def styles_of(g_model, params, model_state, z):
