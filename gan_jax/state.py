@@ -32,7 +32,7 @@ class GANState:
   ema_params: Any
 
 
-def create(config, g_model, d_model, g_tx, d_tx, sample_shape, mesh):
+def create(config, g_model, d_model, g_tx, d_tx, sample_shape, mesh, abstract=False):
   """Initialises the state of a run from `config.seed`, replicated over `mesh`; with
   `config.num_seeds > 1` every leaf has a leading seed axis, seed k initialised from
   PRNGKey(config.seed + k).
@@ -43,8 +43,10 @@ def create(config, g_model, d_model, g_tx, d_tx, sample_shape, mesh):
     g_tx, d_tx: their optax optimizers.
     sample_shape: shape of one data sample.
     mesh: the device mesh; every device (of every process) gets a full copy.
+    abstract: return only each leaf's shape, dtype and sharding (jax.ShapeDtypeStruct), the
+      template a checkpoint restores into, without compiling or running the initialisation.
   Returns:
-    A GANState at step 0.
+    A GANState at step 0 (of ShapeDtypeStructs when `abstract`).
   """
   def one_seed(key):
     k_g, k_d = jax.random.split(jax.random.fold_in(key, 0x1417))
@@ -73,6 +75,10 @@ def create(config, g_model, d_model, g_tx, d_tx, sample_shape, mesh):
   # every mesh.
   initial_state = jax.jit(seeds.vmap(config, one_seed),
                           compiler_options={'xla_backend_optimization_level': 0})
+  if abstract:
+    sharding = parallel.replicated(mesh)
+    return jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=sharding),
+                        jax.eval_shape(initial_state, seeds.keys(config)))
   return parallel.replicate(initial_state(seeds.keys(config)), mesh)
 
 

@@ -109,8 +109,8 @@ class Run:
     # A progressive run's models hold every stage's parameters; each stage trains a clone.
     self._models = models.build(config, self.dataset.sample_shape, layout)
     self._tx = optim.build(config)
-    self.state = state_lib.create(config, *self._models, *self._tx,
-                                  self.dataset.sample_shape, self.mesh)
+    self._state_args = (config, *self._models, *self._tx, self.dataset.sample_shape, self.mesh)
+    self._state = None  # Created on first use: a run that restores a checkpoint never needs it.
     self.schedule = (progressive.Schedule(config, self.dataset.sample_shape[0])
                      if config.model == 'progan' else None)
     if self.schedule is not None:
@@ -119,6 +119,17 @@ class Run:
     self.seeds = seeds.values(config)
     self.stage = None
     self.follow_schedule(0)
+
+  @property
+  def state(self):
+    """The training state (GANState); a fresh run's initial state is created on first use."""
+    if self._state is None:
+      self._state = state_lib.create(*self._state_args)
+    return self._state
+
+  @state.setter
+  def state(self, value):
+    self._state = value
 
   def follow_schedule(self, step):
     """Builds the models, train step and evaluators of the stage that step `step` (0-based)
@@ -148,8 +159,15 @@ class Run:
     return changed
 
   def restore(self, ckpt, step=None):
-    """Restores the state from `ckpt` (its latest step, or `step`) and follows its stage."""
-    self.state = ckpt.restore(self.state, step)
+    """Restores the state from `ckpt` (its latest step, or `step`) and follows its stage;
+    without a checkpoint (and no step asked) the state stays the fresh one. A run whose
+    state was not created yet restores into its abstract shape: no compile of the
+    initialisation, and no device memory for a state that would be overwritten."""
+    if step is None and ckpt.latest_step() is None:
+      return
+    template = self._state if self._state is not None else state_lib.create(
+        *self._state_args, abstract=True)
+    self.state = ckpt.restore(template, step)
     self.follow_schedule(seeds.current_step(self.state))
 
   @property

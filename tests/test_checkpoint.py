@@ -16,6 +16,7 @@ import pytest
 
 from configs import default
 from gan_jax import checkpoint, launch, optim, parallel, provenance, train
+from gan_jax import state as state_lib
 from tests import cli
 from tests.conftest import ROOT, run_env
 from tests.helpers import restored_state, tiny_config
@@ -326,6 +327,33 @@ def test_saving_a_replicated_state_on_8_cpu_devices_compiles_no_program(tmp_path
   assert not compiles
   jax.tree.map(np.testing.assert_array_equal, restored_state(config, str(tmp_path)),
                parallel.fetch(run.state))
+
+
+def test_a_run_that_restores_a_checkpoint_never_creates_its_initial_state(tmp_path,
+                                                                          monkeypatch):
+  # Resumes, sample.py and evaluate.py restore into the state's abstract shape: they
+  # neither compile the initialisation nor hold a state that the restore overwrites.
+  config = tiny_config(num_seeds=2, ema_decay=0.5)
+  run = train.Run(config)
+  with checkpoint.Checkpointer(str(tmp_path / 'run'), config) as ckpt:
+    assert ckpt.save(3, run.state)
+  create = state_lib.create
+  created = []
+  monkeypatch.setattr(state_lib, 'create', lambda *args, abstract=False: created.append(
+      abstract) or create(*args, abstract=abstract))
+  again = train.Run(config)
+  with checkpoint.Checkpointer(str(tmp_path / 'run'), config, read_only=True) as ckpt:
+    again.restore(ckpt)
+  assert created == [True]
+  jax.tree.map(np.testing.assert_array_equal, parallel.fetch(again.state),
+               parallel.fetch(run.state))
+  assert all(jax.tree.leaves(jax.tree.map(lambda a, b: a.sharding == b.sharding,
+                                          again.state, run.state)))
+  fresh = train.Run(config)  # Nothing to restore: the fresh state, created on first use.
+  with checkpoint.Checkpointer(str(tmp_path / 'empty'), config) as ckpt:
+    fresh.restore(ckpt)
+  assert created == [True]
+  assert int(fresh.state.step[0]) == 0 and created == [True, False]
 
 
 def test_resume_with_a_structure_changing_config_is_refused(tmp_path):
