@@ -187,7 +187,8 @@ class Checkpointer:
     """Restores a checkpoint into the structure and placement of `state`.
 
     Args:
-      state: a freshly initialised state; gives the tree structure, shapes and shardings.
+      state: a freshly initialised state, or its abstract form (state.create(...,
+        abstract=True)); gives the tree structure, shapes and shardings.
       step: the step to restore, from the latest-N or the best-N checkpoints; None for the
         newest of the latest-N.
     Returns:
