@@ -49,5 +49,5 @@ def restored_state(config, workdir):
   """The latest checkpointed state of the run of `config` in `workdir`, on the host."""
   run = train.Run(config)
   with checkpoint.Checkpointer(workdir, config, read_only=True) as ckpt:
-    state = ckpt.restore(run.state)
-  return parallel.fetch(state)
+    run.restore(ckpt)
+  return parallel.fetch(run.state)
