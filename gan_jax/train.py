@@ -1,4 +1,5 @@
 """The host-side training loop: build everything, run steps, log, evaluate, plot."""
+import concurrent.futures
 import json
 import logging
 import os
@@ -111,6 +112,7 @@ class Run:
     self._tx = optim.build(config)
     self._state_args = (config, *self._models, *self._tx, self.dataset.sample_shape, self.mesh)
     self._state = None  # Created on first use: a run that restores a checkpoint never needs it.
+    self._abstract_state = None
     self.schedule = (progressive.Schedule(config, self.dataset.sample_shape[0])
                      if config.model == 'progan' else None)
     if self.schedule is not None:
@@ -130,6 +132,39 @@ class Run:
   @state.setter
   def state(self, value):
     self._state = value
+
+  @property
+  def abstract_state(self):
+    """Each leaf's shape, dtype and sharding (jax.ShapeDtypeStruct), known without creating
+    or restoring the state."""
+    if self._abstract_state is None:
+      self._abstract_state = state_lib.create(*self._state_args, abstract=True)
+    return self._abstract_state
+
+  @property
+  def step(self):
+    """The number of completed steps: the state's, or 0 before a fresh state is created."""
+    return 0 if self._state is None else seeds.current_step(self._state)
+
+  def compile_train_step(self, batch):
+    """Compiles the current stage's train step for `batch` and the state held (its abstract
+    shape before a fresh state exists) on a thread, so that its first call runs at once. A
+    fresh run creates its initial state meanwhile: the two compiles overlap.
+
+    Returns:
+      The seconds the step's compile took.
+    """
+    template = self.abstract_state if self._state is None else self._state
+
+    def compile_step():
+      start = time.time()
+      self.train_step.lower(template, batch, True).compile()
+      return time.time() - start
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+      compiling = pool.submit(compile_step)
+      _ = self.state  # A fresh run's initial state, created beside the step's compile.
+      return compiling.result()
 
   def follow_schedule(self, step):
     """Builds the models, train step and evaluators of the stage that step `step` (0-based)
@@ -165,9 +200,8 @@ class Run:
     initialisation, and no device memory for a state that would be overwritten."""
     if step is None and ckpt.latest_step() is None:
       return
-    template = self._state if self._state is not None else state_lib.create(
-        *self._state_args, abstract=True)
-    self.state = ckpt.restore(template, step)
+    self.state = ckpt.restore(self._state if self._state is not None else self.abstract_state,
+                              step)
     self.follow_schedule(seeds.current_step(self.state))
 
   @property
@@ -253,7 +287,7 @@ def train_and_evaluate(config, workdir):
   run = Run(config)
   _prepare_workdir(workdir)
   ckpt = _open_and_restore(run, workdir, config)
-  first_step = seeds.current_step(run.state)
+  first_step = run.step
   previous = provenance.read_summary(workdir)
   if first_step >= config.num_steps and previous.get('steps') == first_step:
     ckpt.close()
@@ -275,8 +309,8 @@ def train_and_evaluate(config, workdir):
     provenance.record_segment(workdir, first_step)
   log.info('%d devices, %d seeds; generator %d params, critic %d params; starting at step %d',
            jax.device_count(), len(run.seeds),
-           models.count_params(seeds.take(config, run.state, 0).g_params),
-           models.count_params(seeds.take(config, run.state, 0).d_params), first_step)
+           models.count_params(run.abstract_state.g_params) // len(run.seeds),
+           models.count_params(run.abstract_state.d_params) // len(run.seeds), first_step)
 
   def elapsed():  # Every segment's wall time, this one's so far included.
     return earlier_seconds + time.time() - start
@@ -375,18 +409,18 @@ def _log_train(run, config, writer, diags, step, per_seed):
   _warn(diags, writer, step, [{'event': 'train', **m} for m in per_seed])
 
 
-def _compile_stage(run, writer, step, batch):
-  """Compiles the train step of a progressive run's stage before its first step `step` (or
-  the run's first), and logs and records how long that took (one compile per stage)."""
+def _compile_step(run, writer, step, batch):
+  """Compiles the train step before step `step`, the run's first or a progressive stage's
+  first (Run.compile_train_step), and logs how long that took; a progressive run also
+  records its stage's compile."""
+  seconds = round(run.compile_train_step(batch), 2)
   if run.schedule is None:
+    log.info('the train step compiled in %.1f s', seconds)
     return
-  start = time.time()
-  run.train_step.lower(run.state, batch, True).compile()
   resolution = progan.stage_resolution(run.stage)
-  record = {'stage': run.stage, 'resolution': resolution,
-            'compile_seconds': round(time.time() - start, 2)}
+  record = {'stage': run.stage, 'resolution': resolution, 'compile_seconds': seconds}
   log.info('stage %d (%dx%d) from step %d: its train step compiled in %.1f s', run.stage,
-           resolution, resolution, step, record['compile_seconds'])
+           resolution, resolution, step, seconds)
   for seed in run.seeds if writer else ():
     writer.write(step, record, 'stage', seed)
 
@@ -400,7 +434,7 @@ def _loop(run, config, ckpt, writer, diags, stop, first_step, saved):
     batch = run.dataset.batch_at(step - 1)
     if run.begin_step(step - 1) or step == first_step + 1:
       pause = time.time()
-      _compile_stage(run, writer, step, batch)
+      _compile_step(run, writer, step, batch)
       last_log_time += time.time() - pause  # steps_per_sec counts training time only.
     final = step == config.num_steps
     log_now = step % config.log_every == 0 or final

@@ -1,4 +1,6 @@
 """The train step: what one update computes, n_critic, clipping, EMA, retracing, determinism."""
+import logging
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -6,7 +8,7 @@ import optax
 import pytest
 from scipy import spatial
 
-from gan_jax import models, objectives, optim, steps
+from gan_jax import models, objectives, optim, steps, train
 from gan_jax.train import Run
 from tests.helpers import tiny_config
 
@@ -99,6 +101,32 @@ def test_simultaneous_updates_step_both_networks_from_the_same_point_on_the_same
 def test_train_step_compiles_once_across_steps():
   run, _ = _run_steps(tiny_config(), 5)
   assert run.train_step._cache_size() == 1  # pylint: disable=protected-access
+
+
+def test_a_run_fresh_or_resumed_compiles_its_train_step_once_ahead_of_its_first_step(
+    tmp_path, caplog):
+  # The loop compiles the step on a thread while a fresh run creates its state: the steps
+  # must run that program, whether they measure or not, and a resumed run (its state
+  # restored into the abstract shape the thread compiled for) must not compile another.
+  config = tiny_config(num_seeds=2, num_steps=4, checkpoint_every=2)
+  compiles = []
+
+  def listen(event, seconds, fun_name=None, **kwargs):
+    del seconds, kwargs
+    if event == '/jax/core/compile/backend_compile_duration' and fun_name == 'jit(train_step)':
+      compiles.append(fun_name)
+
+  jax.monitoring.register_event_duration_secs_listener(listen)
+  try:
+    with caplog.at_level(logging.INFO):
+      train.train_and_evaluate(config, str(tmp_path))
+      assert len(compiles) == 1
+      config.num_steps = 6
+      train.train_and_evaluate(config, str(tmp_path))
+  finally:
+    jax.monitoring.unregister_event_duration_listener(listen)
+  assert len(compiles) == 2
+  assert caplog.text.count('the train step compiled in') == 2
 
 
 DIAGNOSTICS = ('d_accuracy', 'feature_diversity', 'd_grad_norm', 'd_update_norm',
