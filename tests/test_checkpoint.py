@@ -408,6 +408,25 @@ def test_divergence_stops_the_run_naming_measurement_and_steps_and_saves_no_nan(
     assert all(np.all(np.isfinite(x)) for x in jax.tree.leaves(restored_state(config, workdir)))
 
 
+@pytest.mark.parametrize('bad', [np.nan, np.inf, -np.inf])
+def test_a_save_refuses_a_state_with_any_non_finite_value_and_writes_nothing(tmp_path, bad):
+  # The guard must see one bad value in any floating leaf (parameters, Adam's moments, the
+  # EMA), and must not be fooled by finite values whose plain sum would overflow.
+  config = tiny_config(ema_decay=0.5)
+  state = parallel.fetch(train.Run(config).state)
+  huge = jax.tree.map(lambda x: np.full_like(x, 3e38) if x.dtype.kind == 'f' else x, state)
+  with checkpoint.Checkpointer(str(tmp_path / 'finite'), config) as ckpt:
+    assert ckpt.save(1, huge)
+  paths = [p for p, x in jax.tree_util.tree_leaves_with_path(state) if x.dtype.kind == 'f']
+  for where in (paths[0], paths[len(paths) // 2], paths[-1]):
+    spoilt = jax.tree_util.tree_map_with_path(
+        lambda p, x, where=where: x.at[(0,) * x.ndim].set(bad) if p == where else x,
+        jax.tree.map(jax.numpy.asarray, state))
+    with checkpoint.Checkpointer(str(tmp_path / 'spoilt'), config) as ckpt:
+      assert not ckpt.save(1, spoilt), jax.tree_util.keystr(where)
+    assert not os.listdir(tmp_path / 'spoilt' / 'checkpoints')
+
+
 def test_skip_nonfinite_updates_leaves_parameters_unchanged():
   tx = optim.make_optimizer(name='adam', lr=0.1, betas=(0.5, 0.999), schedule='constant',
                             num_updates=10, grad_clip=0.0, skip_nonfinite=True)
