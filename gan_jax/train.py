@@ -141,6 +141,11 @@ class Run:
       self._abstract_state = state_lib.create(*self._state_args, abstract=True)
     return self._abstract_state
 
+  def _held_or_abstract_state(self):
+    """The state held, or its abstract shape before one is created or restored: what a
+    restore or a compile needs, without creating a state for it."""
+    return self.abstract_state if self._state is None else self._state
+
   @property
   def step(self):
     """The number of completed steps: the state's, or 0 before a fresh state is created."""
@@ -154,7 +159,7 @@ class Run:
     Returns:
       The seconds the step's compile took.
     """
-    template = self.abstract_state if self._state is None else self._state
+    template = self._held_or_abstract_state()
 
     def compile_step():
       start = time.time()
@@ -200,9 +205,8 @@ class Run:
     initialisation, and no device memory for a state that would be overwritten."""
     if step is None and ckpt.latest_step() is None:
       return
-    self.state = ckpt.restore(self._state if self._state is not None else self.abstract_state,
-                              step)
-    self.follow_schedule(seeds.current_step(self.state))
+    self.state = ckpt.restore(self._held_or_abstract_state(), step)
+    self.follow_schedule(self.step)
 
   @property
   def evaluators(self):

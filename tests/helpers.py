@@ -1,4 +1,7 @@
-"""Tiny configs, compiled model calls and checkpoint reading shared by the tests."""
+"""Tiny configs, compiled model calls, compile counting and checkpoint reading shared by the
+tests."""
+import contextlib
+
 import jax
 
 from configs import default
@@ -18,6 +21,24 @@ def jit_model_fn(fn, static_argnames=()):
 
 init = jit_model_fn(models.init, ('num_classes', 'labels_per_example'))
 apply = jit_model_fn(models.apply, ('train',))
+
+
+@contextlib.contextmanager
+def backend_compiles():
+  """Yields a list that collects the name (`jit(f)`) of every program XLA compiles, on any
+  thread, until the block ends."""
+  names = []
+
+  def listen(event, seconds, fun_name=None, **kwargs):
+    del seconds, kwargs
+    if event == '/jax/core/compile/backend_compile_duration':
+      names.append(fun_name)
+
+  jax.monitoring.register_event_duration_secs_listener(listen)
+  try:
+    yield names
+  finally:
+    jax.monitoring.unregister_event_duration_listener(listen)
 
 
 def reference_inception():

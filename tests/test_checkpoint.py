@@ -19,7 +19,7 @@ from gan_jax import checkpoint, launch, optim, parallel, provenance, train
 from gan_jax import state as state_lib
 from tests import cli
 from tests.conftest import ROOT, run_env
-from tests.helpers import restored_state, tiny_config
+from tests.helpers import backend_compiles, restored_state, tiny_config
 
 SMOKE = ['--config=configs/quickstart.py:smoke', '--config.num_steps=1500',
          '--config.checkpoint_every=100', '--config.log_every=50', '--config.eval_every=500']
@@ -311,19 +311,9 @@ def test_saving_a_replicated_state_on_8_cpu_devices_compiles_no_program(tmp_path
   run = train.Run(config)
   assert run.mesh.size == 8
   parallel.fetch(checkpoint._all_finite(run.state))  # The NaN guard's own compile.
-  compiles = []
-
-  def listen(event, seconds, **kwargs):
-    del seconds, kwargs
-    if event == '/jax/core/compile/backend_compile_duration':
-      compiles.append(event)
-
-  jax.monitoring.register_event_duration_secs_listener(listen)
-  try:
+  with backend_compiles() as compiles:
     with checkpoint.Checkpointer(str(tmp_path), config) as ckpt:
       assert ckpt.save(3, run.state)
-  finally:
-    jax.monitoring.unregister_event_duration_listener(listen)
   assert not compiles
   jax.tree.map(np.testing.assert_array_equal, restored_state(config, str(tmp_path)),
                parallel.fetch(run.state))

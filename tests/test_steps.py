@@ -10,7 +10,7 @@ from scipy import spatial
 
 from gan_jax import models, objectives, optim, steps, train
 from gan_jax.train import Run
-from tests.helpers import tiny_config
+from tests.helpers import backend_compiles, tiny_config
 
 
 def _leaves(tree):
@@ -109,23 +109,12 @@ def test_a_run_fresh_or_resumed_compiles_its_train_step_once_ahead_of_its_first_
   # must run that program, whether they measure or not, and a resumed run (its state
   # restored into the abstract shape the thread compiled for) must not compile another.
   config = tiny_config(num_seeds=2, num_steps=4, checkpoint_every=2)
-  compiles = []
-
-  def listen(event, seconds, fun_name=None, **kwargs):
-    del seconds, kwargs
-    if event == '/jax/core/compile/backend_compile_duration' and fun_name == 'jit(train_step)':
-      compiles.append(fun_name)
-
-  jax.monitoring.register_event_duration_secs_listener(listen)
-  try:
-    with caplog.at_level(logging.INFO):
-      train.train_and_evaluate(config, str(tmp_path))
-      assert len(compiles) == 1
-      config.num_steps = 6
-      train.train_and_evaluate(config, str(tmp_path))
-  finally:
-    jax.monitoring.unregister_event_duration_listener(listen)
-  assert len(compiles) == 2
+  with backend_compiles() as compiles, caplog.at_level(logging.INFO):
+    train.train_and_evaluate(config, str(tmp_path))
+    assert compiles.count('jit(train_step)') == 1
+    config.num_steps = 6
+    train.train_and_evaluate(config, str(tmp_path))
+  assert compiles.count('jit(train_step)') == 2
   assert caplog.text.count('the train step compiled in') == 2
 
 
