@@ -5,18 +5,23 @@
   python scripts/baselines.py --table=stacked_mnist --seeds=3 --rows=dcgan,pacgan4
   python scripts/baselines.py --table=grid --seeds=5 --steps=20000 --eval_every=2000 \
       --rows=gan,pacgan2,best
+  python scripts/baselines.py --table=grid --seeds=10 --seeds_per_run=5 --steps=20000 \
+      --eval_every=2000 --rows=gan,pacgan2,best     # the runs above, and seeds 5-9
 
 Each row of a table is one experiment config variant, trained as one process of
 --config.num_seeds=SEEDS (seeds 0 .. SEEDS-1 in one compiled program) for --steps steps, the
-same budget for every row, and scored by its final evaluation; with --eval_every=N it is
-also evaluated every N steps, and the section adds each metric's learning curve (mean +- std
-over seeds at every evaluation, a column per row). Runs live in
-WORKDIR/TABLE/ROW_sSEEDS_nSTEPS (plus _eN with --eval_every); a finished one (with its
-summary.json) is reused, an interrupted one resumes. The script then rewrites the table's
-section of --out: our rows (mean +- std over seeds), the published rows with their source,
-the command, the commits that trained the rows (each run's segments.jsonl) and the one
-checked out, the machine and the wall time. A budget other than the table's default has a
-section of its own (TABLE_nSTEPS), so a longer run does not replace the default table.
+same budget for every row, and scored by its final evaluation. With --seeds_per_run=K a row
+is trained as runs of K seeds (0 .. K-1, then K .. 2K-1, ...) pooled into one row, so
+--seeds=10 --seeds_per_run=5 reuses a row's 5-seed run and trains only seeds 5-9. With
+--eval_every=N each run is also evaluated every N steps, and the section adds each metric's
+learning curve (mean +- std over seeds at every evaluation, a column per row). Runs live in
+WORKDIR/TABLE/ROW_sK_nSTEPS (ROW_sK_fromF_nSTEPS for seeds F .. F+K-1; plus _eN with
+--eval_every); a finished one (with its summary.json) is reused, an interrupted one resumes.
+The script then rewrites the table's section of --out: our rows (mean +- std over seeds),
+the published rows with their source, the command, the commits that trained the rows (each
+run's segments.jsonl) and the one checked out, the machine and the wall time. A budget other
+than the table's default has a section of its own (TABLE_nSTEPS), so a longer run does not
+replace the default table.
 Sections of other tables and budgets in the file are left as they are.
 """
 import dataclasses
@@ -99,7 +104,10 @@ TABLES = {
 }
 
 _TABLE = flags.DEFINE_enum('table', None, list(TABLES), 'Which table to regenerate.')
-_SEEDS = flags.DEFINE_integer('seeds', 10, 'Seeds per row (one num_seeds run each).')
+_SEEDS = flags.DEFINE_integer('seeds', 10, 'Seeds per row, 0 .. SEEDS-1.')
+_SEEDS_PER_RUN = flags.DEFINE_integer(
+    'seeds_per_run', 0, 'Train each row as runs of this many seeds (0: one run of every '
+    'seed), so a row can grow by more seeds without retraining the ones it has.')
 _STEPS = flags.DEFINE_integer('steps', 0, "Training steps per run, the same for every row "
                               "(0: the table's default CPU budget).")
 _EVAL_EVERY = flags.DEFINE_integer('eval_every', 0, 'Also evaluate every N steps and write '
@@ -139,17 +147,45 @@ def _number(value):
     return math.nan  # metrics.jsonl writes an undefined metric as 'nan'.
 
 
-def _train(table, variant, seeds, steps, every):
-  """Trains (or reuses) one row's run, evaluated every `every` steps (0: at the end);
-  returns its summary, with the code that trained it and its evaluation records."""
-  name = f'{variant}_s{seeds}_n{steps}' + (f'_e{every}' if every else '')
-  workdir = os.path.join(_WORKDIR.value, _TABLE.value, name)
+def run_name(variant, first, seeds, steps, every):
+  """The directory name of the run of seeds first .. first+seeds-1 of one row."""
+  return (f'{variant}_s{seeds}' + (f'_from{first}' if first else '') + f'_n{steps}' +
+          (f'_e{every}' if every else ''))
+
+
+def seed_runs(seeds, per_run):
+  """(first seed, seeds) of each run that trains seeds 0 .. seeds-1, per_run at a time
+  (0: all in one run)."""
+  per_run = per_run or seeds
+  return [(first, min(per_run, seeds - first)) for first in range(0, seeds, per_run)]
+
+
+def _train(table, variant, first, seeds, steps, every):
+  """Trains (or reuses) the run of one row's seeds first .. first+seeds-1, evaluated every
+  `every` steps (0: at the end); returns its summary, with the code that trained it and its
+  evaluation records."""
+  workdir = os.path.join(_WORKDIR.value, _TABLE.value,
+                         run_name(variant, first, seeds, steps, every))
   overrides = [f'num_seeds={seeds}', f'num_steps={steps}', f'eval_every={every or steps}',
                f'checkpoint_every={max(steps // 4, 1)}', f'log_every={max(steps // 10, 1)}']
-  print(f'{_TABLE.value}/{variant}: {seeds} seeds x {steps} steps in {workdir}', flush=True)
-  summary = launch.train_once(f'{table.config}:{variant}', workdir, 0, overrides, cwd=_ROOT)
+  print(f'{_TABLE.value}/{variant}: seeds {first}-{first + seeds - 1} x {steps} steps in '
+        f'{workdir}', flush=True)
+  summary = launch.train_once(f'{table.config}:{variant}', workdir, first, overrides,
+                              cwd=_ROOT)
   evals = [r for r in writers.read_metrics(workdir) if r['event'] == 'eval']
-  return {**summary, 'code': provenance.code_versions(workdir), 'evals': evals}
+  return {**summary, 'per_seed': summary.get('per_seed', {str(first): summary}),
+          'code': provenance.code_versions(workdir), 'evals': evals}
+
+
+def pooled(summaries):
+  """One row's summary from the summaries of the runs that trained its seeds (_train's):
+  every run's seeds, their evaluation records and code, and the runs' summed wall time."""
+  if len(summaries) == 1:
+    return summaries[0]
+  return {'per_seed': {k: v for s in summaries for k, v in s['per_seed'].items()},
+          'seconds': sum(s['seconds'] for s in summaries),
+          'code': list(dict.fromkeys(c for s in summaries for c in s.get('code', []))),
+          'evals': [r for s in summaries for r in s['evals']]}
 
 
 def _machine():
@@ -178,9 +214,11 @@ def section_key(name, table, steps):
   return name if steps == table.steps else f'{name}_n{steps}'
 
 
-def section(key, table, results, seeds, steps, every, command):
-  """The Markdown section `key` of `table` for `results` (row name -> summary), with the
-  learning curves when the runs were evaluated every `every` steps (0: at the end only)."""
+def section(key, table, results, seeds, steps, every, command, per_run=0):
+  """The Markdown section `key` of `table` for `results` (row name -> summary, pooled
+  over its runs), with the learning curves when the runs were evaluated every `every` steps
+  (0: at the end only); each row's `seeds` seeds were trained `per_run` at a time (0: all
+  in one run)."""
   heads = [h for _, h, _ in table.metrics]
   title = table.title if key in TABLES else f'{table.title}, {steps:,} steps'
   lines = [f'<!-- baselines:{key} -->', f'## {title}', '',
@@ -196,7 +234,9 @@ def section(key, table, results, seeds, steps, every, command):
     lines.append(f'| {name} | published | {" | ".join(cells)} | |')
   total = sum(s['seconds'] for s in results.values()) / 3600
   evaluated = f'; evaluated every {every:,} steps, curves below' if every else ''
-  lines += ['', f'Ours: {steps:,} steps per run ({seeds} seeds per run, the same budget for '
+  runs = (f'{seeds} seeds per run' if not per_run or per_run >= seeds else
+          f'{seeds} seeds per row, in runs of {per_run}')
+  lines += ['', f'Ours: {steps:,} steps per run ({runs}, the same budget for '
             f'every row; the paper: {table.budget}), scored by the final evaluation'
             f'{evaluated}. Published: {table.source}.', '',
             f'Command: `{command}`  ', f'Commit: {_commits(results)}  ', f'Machine: {_machine()}  ',
@@ -249,21 +289,25 @@ def main(argv):
   if unknown:
     sys.exit(f'error: --rows={",".join(_ROWS.value)}: {", ".join(unknown)} not in table '
              f'{_TABLE.value}; its rows: {", ".join(variants)}')
-  if _SEEDS.value < 1 or _STEPS.value < 0 or _EVAL_EVERY.value < 0:
-    sys.exit(f'error: --seeds={_SEEDS.value} must be >= 1, --steps={_STEPS.value} >= 0 and '
+  if (_SEEDS.value < 1 or _SEEDS_PER_RUN.value < 0 or _STEPS.value < 0 or
+      _EVAL_EVERY.value < 0):
+    sys.exit(f'error: --seeds={_SEEDS.value} must be >= 1, --seeds_per_run='
+             f'{_SEEDS_PER_RUN.value} >= 0, --steps={_STEPS.value} >= 0 and '
              f'--eval_every={_EVAL_EVERY.value} >= 0')
   steps = _STEPS.value or table.steps
   every = _EVAL_EVERY.value if _EVAL_EVERY.value < steps else 0
   results = {}
   for variant in _ROWS.value or list(variants):
     try:
-      results[variants[variant]] = _train(table, variant, _SEEDS.value, steps, every)
+      results[variants[variant]] = pooled([
+          _train(table, variant, first, seeds, steps, every)
+          for first, seeds in seed_runs(_SEEDS.value, _SEEDS_PER_RUN.value)])
     except launch.LaunchError as e:
       sys.exit(f'error: {_TABLE.value}/{variant}: {e}')
   command = ' '.join(['python scripts/baselines.py'] + sys.argv[1:])
   key = section_key(_TABLE.value, table, steps)
   write_section(_OUT.value, key, section(key, table, results, _SEEDS.value, steps, every,
-                                         command))
+                                         command, _SEEDS_PER_RUN.value))
   print(f'wrote the {key} section of {_OUT.value}')
 
 

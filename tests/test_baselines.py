@@ -1,5 +1,6 @@
 """scripts/baselines.py: table cells over seeds, and rewriting one section of BASELINES.md
 while keeping the others (the tables themselves are recorded outputs, not tests)."""
+import json
 import os
 import subprocess
 import sys
@@ -7,7 +8,7 @@ import sys
 import numpy as np
 
 from tests import cli
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_env
 
 sys.path.insert(0, os.path.join(ROOT, 'scripts'))
 import baselines  # pylint: disable=wrong-import-position
@@ -95,3 +96,39 @@ def test_an_unknown_row_is_a_one_line_error_that_trains_nothing(tmp_path):
                                  'rows: gan, pacgan2, pacgan3, pacgan4, minibatch, unrolled, '
                                  'wgan_gp, best')
   assert not os.listdir(tmp_path)
+
+
+def test_a_row_in_runs_of_k_seeds_covers_each_seed_once_and_keeps_its_first_runs_name():
+  assert baselines.seed_runs(10, 5) == [(0, 5), (5, 5)]
+  assert baselines.seed_runs(7, 3) == [(0, 3), (3, 3), (6, 1)]
+  assert baselines.seed_runs(10, 0) == baselines.seed_runs(10, 10) == [(0, 10)]
+  assert baselines.seed_runs(3, 5) == [(0, 3)]
+  # Seeds 0 .. K-1 keep the name a one-run row of K seeds has, so such runs are reused.
+  assert baselines.run_name('gan', 0, 5, 20000, 2000) == 'gan_s5_n20000_e2000'
+  assert baselines.run_name('gan', 5, 5, 20000, 2000) == 'gan_s5_from5_n20000_e2000'
+  assert baselines.run_name('gan', 5, 5, 1000, 0) == 'gan_s5_from5_n1000'
+
+
+def test_a_row_trained_as_runs_of_one_seed_pools_both_runs_seeds(tmp_path):
+  out = str(tmp_path / 'B.md')
+  command = [sys.executable, 'scripts/baselines.py', '--table=ring', '--seeds=2',
+             '--seeds_per_run=1', '--steps=2', '--rows=gan', f'--workdir={tmp_path}',
+             f'--out={out}']
+  proc = cli.run(command, cwd=ROOT, env=run_env())
+  assert proc.returncode == 0, proc.stderr
+  summaries = []
+  for name, seed in (('gan_s1_n2', 0), ('gan_s1_from1_n2', 1)):
+    with open(tmp_path / 'ring' / name / 'config.json', encoding='utf-8') as f:
+      assert json.load(f)['seed'] == seed
+    with open(tmp_path / 'ring' / name / 'summary.json', encoding='utf-8') as f:
+      summaries.append(json.load(f))
+  with open(out, encoding='utf-8') as f:
+    text = f.read()
+  modes = [s['modes'] for s in summaries]
+  kl = [s['mode_kl'] for s in summaries]
+  minutes = sum(s['seconds'] for s in summaries) / 60
+  row = next(line for line in text.splitlines() if line.startswith('| GAN | gan_jax'))
+  assert row.startswith(f'| GAN | gan_jax, 2 seeds | {np.mean(modes):.2f} +- '
+                        f'{np.std(modes):.2f} | ')
+  assert row.endswith(f' | {baselines._cell(kl, 1.0)} | {minutes:.1f} min |')
+  assert '(2 seeds per row, in runs of 1, the same budget' in text
