@@ -180,11 +180,9 @@ def _train(table, variant, first, seeds, steps, every):
 def pooled(summaries):
   """One row's summary from the summaries of the runs that trained its seeds (_train's):
   every run's seeds, their evaluation records and code, and the runs' summed wall time."""
-  if len(summaries) == 1:
-    return summaries[0]
   return {'per_seed': {k: v for s in summaries for k, v in s['per_seed'].items()},
           'seconds': sum(s['seconds'] for s in summaries),
-          'code': list(dict.fromkeys(c for s in summaries for c in s.get('code', []))),
+          'code': list(dict.fromkeys(c for s in summaries for c in s['code'])),
           'evals': [r for s in summaries for r in s['evals']]}
 
 
@@ -234,7 +232,7 @@ def section(key, table, results, seeds, steps, every, command, per_run=0):
     lines.append(f'| {name} | published | {" | ".join(cells)} | |')
   total = sum(s['seconds'] for s in results.values()) / 3600
   evaluated = f'; evaluated every {every:,} steps, curves below' if every else ''
-  runs = (f'{seeds} seeds per run' if not per_run or per_run >= seeds else
+  runs = (f'{seeds} seeds per run' if len(seed_runs(seeds, per_run)) == 1 else
           f'{seeds} seeds per row, in runs of {per_run}')
   lines += ['', f'Ours: {steps:,} steps per run ({runs}, the same budget for '
             f'every row; the paper: {table.budget}), scored by the final evaluation'
