@@ -179,10 +179,12 @@ def _train(table, variant, first, seeds, steps, every):
 
 def pooled(summaries):
   """One row's summary from the summaries of the runs that trained its seeds (_train's):
-  every run's seeds, their evaluation records and code, and the runs' summed wall time."""
+  every run's seeds, their evaluation records and code (and how many runs recorded none),
+  and the runs' summed wall time."""
   return {'per_seed': {k: v for s in summaries for k, v in s['per_seed'].items()},
           'seconds': sum(s['seconds'] for s in summaries),
           'code': list(dict.fromkeys(c for s in summaries for c in s['code'])),
+          'unrecorded': sum(not s['code'] for s in summaries),
           'evals': [r for s in summaries for r in s['evals']]}
 
 
@@ -197,7 +199,7 @@ def _commits(results):
   """The code that trained the rows (each run's segments.jsonl) and the code checked out now,
   which may differ: finished runs are reused."""
   trained = list(dict.fromkeys(c for s in results.values() for c in s.get('code', [])))
-  unrecorded = sum(not s.get('code') for s in results.values())
+  unrecorded = sum(s['unrecorded'] for s in results.values())
   text = ', '.join(trained)
   if unrecorded:
     text += f'{"; " if text else ""}{unrecorded} runs older than segments.jsonl, unrecorded'
