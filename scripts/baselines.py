@@ -198,7 +198,7 @@ def _machine():
 def _commits(results):
   """The code that trained the rows (each run's segments.jsonl) and the code checked out now,
   which may differ: finished runs are reused."""
-  trained = list(dict.fromkeys(c for s in results.values() for c in s.get('code', [])))
+  trained = list(dict.fromkeys(c for s in results.values() for c in s['code']))
   unrecorded = sum(s['unrecorded'] for s in results.values())
   text = ', '.join(trained)
   if unrecorded:

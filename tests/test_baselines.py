@@ -36,16 +36,22 @@ def _evals(values_by_step):
           for seed, v in enumerate(values)]
 
 
+def _run(*code, final_modes=(), evals=None):
+  """One run's summary as _train returns it: its seeds' final modes, a minute of wall time,
+  the code of its segments (none: older than segments.jsonl) and its eval records."""
+  return {'per_seed': {str(k): {'modes': m} for k, m in enumerate(final_modes)},
+          'seconds': 60, 'code': list(code), 'evals': _evals(evals or {})}
+
+
 def test_a_longer_budget_has_its_own_section_with_a_learning_curve_per_metric():
   table = baselines.TABLES['ring']
   assert baselines.section_key('ring', table, table.steps) == 'ring'
   assert baselines.section_key('ring', table, 20_000) == 'ring_n20000'
   # The rows reached different evaluations; the curves keep those all of them reached.
-  def row(final_modes, evals):
-    return baselines.pooled([{'per_seed': {str(k): {'modes': m} for k, m in enumerate(final_modes)},
-                              'seconds': 60, 'code': ['abc1234'], 'evals': _evals(evals)}])
-  results = {'GAN': row([6, 8], {10: [4, 5], 20: [6, 8]}),
-             'PacGAN2': row([8, 8], {10: [7, 8], 20: [8, 8], 30: [8, 8]})}
+  results = {'GAN': baselines.pooled([_run('abc1234', final_modes=[6, 8],
+                                           evals={10: [4, 5], 20: [6, 8]})]),
+             'PacGAN2': baselines.pooled([_run('abc1234', final_modes=[8, 8],
+                                               evals={10: [7, 8], 20: [8, 8], 30: [8, 8]})])}
   text = baselines.section('ring_n20', table, results, 2, 20, 10, 'CMD')
   lines = text.splitlines()
   assert lines[0] == '<!-- baselines:ring_n20 -->' and lines[-1] == '<!-- /baselines:ring_n20 -->'
@@ -80,12 +86,10 @@ def test_rewriting_a_section_keeps_the_other_sections_and_the_text_around_them(t
 
 def test_the_section_names_the_code_that_trained_its_runs_and_counts_the_runs_without_a_record():
   head = baselines.provenance.code_version(os.path.join(ROOT, 'gan_jax'))
-  def run(*code):
-    return {'per_seed': {}, 'seconds': 0.0, 'code': list(code), 'evals': []}
   # PacGAN2's second run and both of 'old row' predate segments.jsonl: three runs, two rows.
-  results = {'GAN': baselines.pooled([run('abc1234', 'def5678')]),
-             'PacGAN2': baselines.pooled([run('def5678'), run()]),
-             'old row': baselines.pooled([run(), run()])}
+  results = {'GAN': baselines.pooled([_run('abc1234', 'def5678')]),
+             'PacGAN2': baselines.pooled([_run('def5678'), _run()]),
+             'old row': baselines.pooled([_run(), _run()])}
   assert baselines._commits(results) == (
       f'abc1234, def5678; 3 runs older than segments.jsonl, unrecorded (this section written '
       f'at {head})')
