@@ -102,6 +102,28 @@ def test_minibatch_discrimination_equals_the_papers_formula():
   np.testing.assert_allclose(layer.apply(params, f), expected, rtol=1e-5, atol=1e-7)
 
 
+@pytest.mark.parametrize('fixed', [False, True], ids=['free', 'fixed_statistics'])
+def test_minibatch_discriminations_gradient_equals_the_closed_form(fixed):
+  # d/dM_i of mean_{j != i} exp(-||M_i - M_j||_1) is -c_ij sign(M_i - M_j) / (n - 1); a free
+  # layer also differentiates each example where it is another's M_j (+c_ij sign).
+  rng = np.random.default_rng(2)
+  f = rng.normal(size=(5, 6)).astype(np.float32)
+  g = rng.normal(size=(5, 3))
+  layer = layers.MinibatchDiscrimination(kernels=3, dim=4, sync=False, fixed_statistics=fixed)
+  params = layer.init(jax.random.PRNGKey(0), f)
+  t = np.asarray(params['params']['T'], np.float64)
+  m = (f.astype(np.float64) @ t).reshape(5, 3, 4)
+  sign = np.sign(m[:, None] - m[None])  # (i, j, kernel, dim)
+  c = np.exp(-np.abs(m[:, None] - m[None]).sum(-1)) * (1.0 - np.eye(5))[:, :, None]
+  w = g[:, None, :, None] * c[..., None] * sign / 4.0
+  dm = -w.sum(1) + (0.0 if fixed else w.sum(0))
+  loss = lambda p, x: jnp.sum(layer.apply(p, x) * g)  # noqa: E731
+  d_params, d_f = jax.grad(loss, argnums=(0, 1))(params, f)
+  np.testing.assert_allclose(d_params['params']['T'], f.T.astype(np.float64) @ dm.reshape(5, 12),
+                             rtol=1e-5, atol=1e-7)
+  np.testing.assert_allclose(d_f, dm.reshape(5, 12) @ t.T, rtol=1e-5, atol=1e-7)
+
+
 def _progan_stddev(x, group):
   """ProGAN's minibatch_stddev_layer (NHWC, one new feature map) in float64 numpy, on
   consecutive groups."""
