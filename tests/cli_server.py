@@ -89,6 +89,10 @@ def main():
   requests = os.fdopen(os.dup(0), 'r')
   answers = os.fdopen(os.dup(1), 'w')
   os.dup2(2, 1)
+  # This file's folder is sys.path[0]; the checkout above it takes its place, so the server
+  # imports the gan_jax a fresh `python -m gan_jax.main` run from there would (not another
+  # checkout's, where an editable install points elsewhere). Each child resets sys.path[0].
+  sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
   _preload()
   for line in requests:
     sys.stdout.flush()
