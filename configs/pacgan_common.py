@@ -31,9 +31,11 @@ Variants (`get_config(arg)`, arg = 'VARIANT' or 'VARIANT,smoke'; none means 'gan
   unrolled     the critic unrolled 5 steps (Metz et al. 2017; 5 is the authors' reference
                notebook, poolio/unrolled_gan, and what VEEGAN ran) with the paper's Adam
                lr 1e-4, beta1 0.5.
-  wgan_gp      WGAN-GP (Gulrajani et al. 2017): n_critic 5, penalty weight 10 (the paper's;
-               their toy script uses 0.1 to train faster), Adam lr 1e-4, betas (0.5, 0.9)
-               (igul222/improved_wgan_training gan_toy.py).
+  wgan_gp      WGAN-GP (Gulrajani et al. 2017): n_critic 5, penalty weight 10 (the paper's),
+               Adam lr 1e-4, betas (0.5, 0.9) (igul222/improved_wgan_training gan_toy.py).
+               At weight 10 these networks do not learn the ring; at their toy script's
+               0.1 (--config.gp_weight=0.1) they find 7-8 of its modes in 2,000 steps
+               (BASELINES.md, stop 52).
   best         the library's recipe, fixed before any run of this protocol (not tuned on
                it): PacGAN2 with the quickstart's R1 penalty on real data (gamma 0.1) and
                an EMA of the generator (decay 0.99, short enough for budgets of a few
